@@ -1,0 +1,53 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "Concord",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "concord", targets: ["concord"]),
+        .library(name: "Media", targets: ["Media"]),
+        .library(name: "Corpora", targets: ["Corpora"]),
+        .library(name: "Synthesis", targets: ["Synthesis"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // C shims: a module map and one header each, nothing else.
+        .systemLibrary(
+            name: "CFFmpeg", path: "Sources/CFFmpeg",
+            pkgConfig: "libavformat",
+            providers: [.apt(["libavformat-dev", "libavcodec-dev", "libswscale-dev", "libswresample-dev", "libavutil-dev"])]),
+        .systemLibrary(
+            name: "CFFTW", path: "Sources/CFFTW", pkgConfig: "fftw3f", providers: [.apt(["libfftw3-dev"])]),
+        .systemLibrary(
+            name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(
+            name: "CSndFile", path: "Sources/CSndFile", pkgConfig: "sndfile", providers: [.apt(["libsndfile1-dev"])]),
+
+        // Tensor core (for now: NumPy array files and the FFTW/BLAS wiring).
+        .target(name: "TensorCore", dependencies: ["CBLAS", "CFFTW"]),
+        // Media: demux/decode/encode through FFmpeg, audio files through libsndfile, subtitles.
+        .target(name: "Media", dependencies: ["CFFmpeg", "CSndFile", "TensorCore"]),
+        // Corpora: the manifest, loading and checking a corpus.
+        .target(name: "Corpora", dependencies: ["Media"]),
+        // Synthesis: the synthetic corpus recipes.
+        .target(name: "Synthesis", dependencies: ["Media", "Corpora"]),
+        // Benchmarks: the reference workloads and their peers.
+        .target(name: "Benchmarks", dependencies: ["Media", "TensorCore"]),
+        .executableTarget(
+            name: "concord",
+            dependencies: [
+                "Media", "Corpora", "Synthesis", "Benchmarks", "TensorCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+
+        .target(name: "TestSupport", dependencies: ["Media", "TensorCore"], path: "Tests/TestSupport"),
+        .testTarget(name: "MediaTests", dependencies: ["Media", "TestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "CorporaTests", dependencies: ["Corpora", "Synthesis", "TestSupport"]),
+        .testTarget(name: "SynthesisTests", dependencies: ["Synthesis", "Corpora", "Media", "TestSupport"]),
+        .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["TestSupport", "Media", "TensorCore"]),
+    ]
+)

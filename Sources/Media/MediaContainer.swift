@@ -1,0 +1,155 @@
+import CFFmpeg
+import Foundation
+
+/// An open media file (FFmpeg's `AVFormatContext`), owned and closed by this object.
+/// Not thread-safe: one reader per thread.
+final class MediaContainer {
+    let path: String
+    let context: UnsafeMutablePointer<AVFormatContext>
+
+    init(path: String) throws {
+        try checkReadableFile(path)
+        var ctx: UnsafeMutablePointer<AVFormatContext>? = nil
+        let openResult = avformat_open_input(&ctx, path, nil, nil)
+        guard openResult >= 0, let opened = ctx else {
+            throw MediaError.unreadable(path, reason: "not a media file FFmpeg can read (\(averrorString(openResult)))")
+        }
+        let infoResult = avformat_find_stream_info(opened, nil)
+        if infoResult < 0 {
+            avformat_close_input(&ctx)
+            throw MediaError.unreadable(path, reason: "stream information could not be found (\(averrorString(infoResult)))")
+        }
+        self.path = path
+        self.context = opened
+    }
+
+    deinit {
+        var ctx: UnsafeMutablePointer<AVFormatContext>? = context
+        avformat_close_input(&ctx)
+    }
+
+    var streamCount: Int { Int(context.pointee.nb_streams) }
+
+    func stream(_ index: Int) -> UnsafeMutablePointer<AVStream> {
+        context.pointee.streams[index]!
+    }
+
+    func codecType(_ index: Int) -> AVMediaType { stream(index).pointee.codecpar.pointee.codec_type }
+
+    /// The index of the best stream of a kind (FFmpeg's choice: the default/largest one), or nil.
+    func bestStream(_ type: AVMediaType) -> Int? {
+        let index = av_find_best_stream(context, type, -1, -1, nil, 0)
+        return index >= 0 ? Int(index) : nil
+    }
+
+    /// The container's duration in seconds, or nil when it does not say.
+    var duration: Double? {
+        let d = context.pointee.duration
+        return d == AV_NOPTS || d <= 0 ? nil : Double(d) / Double(AV_TIME_BASE)
+    }
+
+    func timeBase(_ index: Int) -> Double { av_q2d(stream(index).pointee.time_base) }
+
+    /// A stream's duration in seconds: the stream's own, else the container's.
+    func streamDuration(_ index: Int) -> Double {
+        let st = stream(index).pointee
+        if st.duration != AV_NOPTS && st.duration > 0 {
+            return Double(st.duration) * av_q2d(st.time_base)
+        }
+        return duration ?? 0
+    }
+
+    /// Seeks so that the next packet read for `streamIndex` is at or before `seconds`
+    /// (the keyframe at or before that time). Times are presentation timestamps as stored.
+    /// A time at or before the file's start goes to its very first packet.
+    func seek(stream streamIndex: Int, to seconds: Double) throws {
+        let fileStart = context.pointee.start_time == AV_NOPTS ? 0 : context.pointee.start_time
+        if seconds * Double(AV_TIME_BASE) <= Double(fileStart) {
+            let r = avformat_seek_file(context, -1, Int64.min, fileStart, fileStart, 0)
+            if r < 0 { throw MediaError.unreadable(path, reason: "seek to the start failed (\(averrorString(r)))") }
+            return
+        }
+        let target = Int64(seconds / timeBase(streamIndex))
+        let result = avformat_seek_file(context, Int32(streamIndex), Int64.min, target, target, 0)
+        if result < 0 {
+            // Some demuxers only seek backwards from the start; try the plain call.
+            let r2 = av_seek_frame(context, Int32(streamIndex), target, AVSEEK_FLAG_BACKWARD)
+            if r2 < 0 { throw MediaError.unreadable(path, reason: "seek to \(seconds) s failed (\(averrorString(r2)))") }
+        }
+    }
+
+    /// The presentation time (seconds) of the keyframe at or before `seconds`, from the
+    /// demuxer's index; nil when the container has no index.
+    func keyframeTime(stream streamIndex: Int, atOrBefore seconds: Double) -> Double? {
+        let st = stream(streamIndex)
+        let tb = timeBase(streamIndex)
+        let i = av_index_search_timestamp(st, Int64(seconds / tb), AVSEEK_FLAG_BACKWARD)
+        guard i >= 0, let entry = avformat_index_get_entry(st, i) else { return nil }
+        return Double(entry.pointee.timestamp) * tb
+    }
+
+    /// Timestamps (seconds) of the index entries of a stream, in file order.
+    func indexTimes(stream streamIndex: Int) -> [Double] {
+        let st = stream(streamIndex)
+        let n = avformat_index_get_entries_count(st)
+        let tb = timeBase(streamIndex)
+        var times: [Double] = []
+        times.reserveCapacity(Int(n))
+        for i in 0..<n {
+            if let e = avformat_index_get_entry(st, i) { times.append(Double(e.pointee.timestamp) * tb) }
+        }
+        return times
+    }
+}
+
+/// One allocated `AVPacket`, freed with its owner.
+final class Packet {
+    var pointer: UnsafeMutablePointer<AVPacket>
+    init() { pointer = av_packet_alloc() }
+    deinit { var p: UnsafeMutablePointer<AVPacket>? = pointer; av_packet_free(&p) }
+}
+
+/// One allocated `AVFrame`, freed with its owner.
+final class Frame {
+    var pointer: UnsafeMutablePointer<AVFrame>
+    init() { pointer = av_frame_alloc() }
+    deinit { var p: UnsafeMutablePointer<AVFrame>? = pointer; av_frame_free(&p) }
+}
+
+/// An opened decoder (`AVCodecContext`) for one stream.
+final class Decoder {
+    let context: UnsafeMutablePointer<AVCodecContext>
+    let codecName: String
+
+    init(container: MediaContainer, stream index: Int, threads: Int) throws {
+        let par = container.stream(index).pointee.codecpar!
+        let codecName = String(cString: avcodec_get_name(par.pointee.codec_id))
+        guard let codec = avcodec_find_decoder(par.pointee.codec_id) else {
+            throw MediaError.unsupportedCodec(container.path, codec: codecName)
+        }
+        guard let ctx = avcodec_alloc_context3(codec) else {
+            throw MediaError.unreadable(container.path, reason: "out of memory allocating a decoder")
+        }
+        var owned: UnsafeMutablePointer<AVCodecContext>? = ctx
+        if avcodec_parameters_to_context(ctx, par) < 0 {
+            avcodec_free_context(&owned)
+            throw MediaError.unreadable(container.path, reason: "bad codec parameters for stream \(index)")
+        }
+        ctx.pointee.pkt_timebase = container.stream(index).pointee.time_base
+        ctx.pointee.thread_count = Int32(threads)
+        if par.pointee.codec_type == AVMEDIA_TYPE_VIDEO {
+            ctx.pointee.thread_type = FF_THREAD_FRAME | FF_THREAD_SLICE
+        }
+        let r = avcodec_open2(ctx, codec, nil)
+        if r < 0 {
+            avcodec_free_context(&owned)
+            throw MediaError.unreadable(container.path, reason: "the \(codecName) decoder failed to open (\(averrorString(r)))")
+        }
+        self.context = ctx
+        self.codecName = codecName
+    }
+
+    deinit { var c: UnsafeMutablePointer<AVCodecContext>? = context; avcodec_free_context(&c) }
+
+    func flushBuffers() { avcodec_flush_buffers(context) }
+}

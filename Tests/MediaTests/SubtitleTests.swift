@@ -1,0 +1,47 @@
+import Media
+import Testing
+
+@Suite struct SubtitleTests {
+    static let expected = [
+        SubtitleSegment(start: 0.25, end: 1.1, text: "First we take the bowl."),
+        SubtitleSegment(start: 1.2, end: 2.0, text: "Then stir slowly."),
+        SubtitleSegment(start: 2.1, end: 2.9, text: "Welcome back, and subscribe!"),
+    ]
+
+    func expectSame(_ got: [SubtitleSegment], _ source: String) {
+        #expect(got.count == Self.expected.count, "\(source): \(got.count) segments")
+        for (a, b) in zip(got, Self.expected) {
+            #expect(a.text == b.text, "\(source)")
+            #expect(abs(a.start - b.start) < 1e-3 && abs(a.end - b.end) < 1e-3, "\(source): \(a.start)-\(a.end)")
+        }
+    }
+
+    @Test func allSourcesParseToTheSameSegments() throws {
+        expectSame(try Subtitles.read(path: fixture("narration.srt")), "srt")
+        expectSame(try Subtitles.read(path: fixture("narration.vtt")), "vtt")
+        expectSame(try Subtitles.read(path: fixture("subs_movtext.mp4")), "mov_text in MP4")
+        expectSame(try Subtitles.read(path: fixture("subs_subrip.mkv")), "subrip in Matroska")
+        expectSame(try Subtitles.read(path: fixture("subs_webvtt.webm")), "webvtt in WebM")
+    }
+
+    @Test func writtenTextParsesBack() throws {
+        let srt = Subtitles.srtText(Self.expected)
+        expectSame(try Subtitles.parseSRT(srt, path: "x.srt"), "srt round trip")
+        let vtt = Subtitles.webVTTText(Self.expected)
+        expectSame(try Subtitles.parseWebVTT(vtt, path: "x.vtt"), "vtt round trip")
+    }
+
+    @Test func malformedFilesNameTheFileAndLine() throws {
+        #expect(throws: MediaError.self) { try Subtitles.read(path: fixture("malformed.srt")) }
+        do {
+            _ = try Subtitles.read(path: fixture("malformed.srt"))
+        } catch let e as MediaError {
+            #expect(e.description.contains("malformed.srt:2"))
+        }
+        #expect(throws: MediaError.self) { try Subtitles.read(path: fixture("malformed.vtt")) }
+        #expect(throws: MediaError.self) { try Subtitles.read(path: fixture("noheader.vtt")) }
+        #expect(throws: MediaError.noStream(fixture("h264.mp4"), kind: "subtitle")) {
+            try Subtitles.read(path: fixture("h264.mp4"))
+        }
+    }
+}

@@ -1,0 +1,29 @@
+import Foundation
+import TensorCore
+import TestSupport
+import Testing
+
+@Suite struct NPYTests {
+    @Test func headerIsNumPyVersion1AndAligned() {
+        let data = NPY.encode([UInt8](repeating: 7, count: 24), shape: [2, 3, 4])
+        let bytes = [UInt8](data)
+        #expect(Array(bytes[0..<8]) == [0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59, 1, 0])
+        let headerLength = Int(bytes[8]) | Int(bytes[9]) << 8
+        #expect((10 + headerLength) % 64 == 0)
+        let header = String(decoding: bytes[10..<(10 + headerLength)], as: UTF8.self)
+        #expect(header.hasPrefix("{'descr': '|u1', 'fortran_order': False, 'shape': (2, 3, 4), }"))
+        #expect(header.hasSuffix("\n"))
+        #expect(data.count == 10 + headerLength + 24)
+    }
+
+    @Test func roundTrips() throws {
+        let dir = makeTemporaryDirectory()
+        let values: [Float] = (0..<10).map { Float($0) * 0.5 - 1 }
+        try NPY.write(values, shape: [10], to: dir + "/a.npy")
+        let (back, shape) = try NPY.read(Float.self, from: dir + "/a.npy")
+        #expect(back == values && shape == [10])
+        #expect(try NPY.header(path: dir + "/a.npy").descr == "<f4")
+        #expect(throws: ArrayFileError.self) { try NPY.read(UInt8.self, from: dir + "/a.npy") }
+        #expect(throws: ArrayFileError.self) { try NPY.read(Float.self, from: dir + "/missing.npy") }
+    }
+}
