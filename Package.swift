@@ -31,9 +31,9 @@ let package = Package(
         // Media: demux/decode/encode through FFmpeg, audio files through libsndfile, subtitles.
         .target(name: "Media", dependencies: ["CFFmpeg", "CSndFile", "TensorCore"]),
         // Corpora: the manifest, loading and checking a corpus.
-        .target(name: "Corpora", dependencies: ["Media"]),
+        .target(name: "Corpora", dependencies: ["Media", "TensorCore"]),
         // Synthesis: the synthetic corpus recipes.
-        .target(name: "Synthesis", dependencies: ["Media", "Corpora"]),
+        .target(name: "Synthesis", dependencies: ["Media", "Corpora", "TensorCore"]),
         // Benchmarks: the reference workloads and their peers.
         .target(name: "Benchmarks", dependencies: ["Media", "TensorCore"]),
         .executableTarget(

@@ -65,3 +65,21 @@ final class AudioResampler {
         convert(planes: nil, count: 0, skip: 0, planar: false, bytesPerSample: 4, channels: 1, into: &out)
     }
 }
+
+/// Resamples mono Float32 samples from one rate to another with libswresample.
+public func resample(_ samples: [Float], from inputRate: Int, to outputRate: Int) throws -> [Float] {
+    if inputRate == outputRate { return samples }
+    var mono = AVChannelLayout()
+    av_channel_layout_default(&mono, 1)
+    let resampler = try AudioResampler(path: "(samples)", inputRate: inputRate, layout: &mono, format: AV_SAMPLE_FMT_FLT,
+                                       outputRate: outputRate)
+    var out: [Float] = []
+    samples.withUnsafeBufferPointer { buf in
+        var plane: UnsafePointer<UInt8>? = UnsafeRawPointer(buf.baseAddress!).assumingMemoryBound(to: UInt8.self)
+        withUnsafePointer(to: &plane) { planes in
+            resampler.convert(planes: planes, count: samples.count, skip: 0, planar: false, bytesPerSample: 4, channels: 1, into: &out)
+        }
+    }
+    resampler.flush(into: &out)
+    return out
+}

@@ -42,7 +42,7 @@ extension MediaError: LocalizedError {
 func averrorString(_ code: Int32) -> String {
     var buffer = [CChar](repeating: 0, count: 256)
     av_strerror(code, &buffer, buffer.count)
-    return String(cString: buffer)
+    return buffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
 }
 
 let AVERROR_EOF_VALUE = concord_averror_eof()

@@ -1,5 +1,6 @@
 import CFFmpeg
 import Foundation
+import TensorCore
 
 /// The video track of a file being written.
 public struct VideoTrackSettings: Sendable {

@@ -1,5 +1,6 @@
 import CFFmpeg
 import Foundation
+import TensorCore
 
 /// PNG pictures through libavcodec's PNG encoder.
 public enum PNGWriter {

@@ -1,5 +1,6 @@
 import CSndFile
 import Foundation
+import TensorCore
 
 /// Audio as interleaved Float32 samples: `samples: [frames, channels]` row-major.
 public struct AudioBuffer: Sendable {
@@ -74,14 +75,5 @@ public enum SoundFile {
             throw MediaError.writeFailed(path, reason: "only \(written) of \(audio.frameCount) frames written")
         }
         try replaceItem(at: path, with: temporary)
-    }
-}
-
-/// Moves `temporary` onto `path`, replacing what is there (rename is atomic on one file system).
-public func replaceItem(at path: String, with temporary: String) throws {
-    if rename(temporary, path) != 0 {
-        let reason = String(cString: strerror(errno))
-        try? FileManager.default.removeItem(atPath: temporary)
-        throw MediaError.writeFailed(path, reason: reason)
     }
 }

@@ -1,8 +1,21 @@
 import ArgumentParser
+import Media
+import TensorCore
 
 struct Concord: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "concord",
         abstract: "Self-supervised learning from video, audio and narration.",
-        subcommands: [])
+        subcommands: [DemoCommand.self, SynthCommand.self, InspectCommand.self, FeaturesCommand.self, BenchCommand.self])
+}
+
+/// Options every command shares.
+struct GlobalOptions: ParsableArguments {
+    @Option(name: .long, help: "Threads for the whole process (default: every core).")
+    var threads: Int?
+
+    func apply() {
+        setFFmpegLogQuiet()
+        if let threads { Threads.configure(threads) }
+    }
 }

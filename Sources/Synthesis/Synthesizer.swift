@@ -1,0 +1,199 @@
+import Corpora
+import Foundation
+import Media
+import TensorCore
+
+/// What a recipe makes for one video.
+public struct SynthesizedVideo {
+    public var duration: Double
+    /// The frames, one per entry of `frameTimes`.
+    public var frameTimes: [Double]
+    public var render: (Int) -> RGBImage
+    /// Interleaved samples at the format's rate and channel count, or nil for a silent video.
+    public var audio: [Float]?
+    public var narrations: [SubtitleSegment]
+    public var labels: [String: String]
+    /// Ground truth, written as the video's annotation JSON.
+    public var annotation: [String: JSONValue]
+}
+
+/// A synthetic corpus recipe (`../METHODS.md`, "Synthetic corpora").
+public protocol Recipe {
+    /// The recipe's name on the command line.
+    var name: String { get }
+    /// The label the corpus is stratified by, and its classes.
+    var labelName: String { get }
+    var classes: [String] { get }
+    var hasAudio: Bool { get }
+    /// Recipe-level metadata for `corpus.json` (class definitions, step texts, …).
+    var metadata: [String: JSONValue] { get }
+    func makeVideo(label: Int, format: VideoFormat, rng: inout SeededRandom, sounds: SoundBank) -> SynthesizedVideo
+}
+
+/// Options of `concord synth`.
+public struct SynthOptions: Sendable {
+    public var videos: Int
+    public var seed: UInt64
+    /// Speak the narrations into the audio track with espeak-ng.
+    public var speak = false
+    /// Use the real recordings when installed (false forces the synthesised fallback).
+    public var useRecordings = true
+    public var soundFolder = SoundBank.sonicPiFolder
+
+    public init(videos: Int, seed: UInt64) {
+        self.videos = videos
+        self.seed = seed
+    }
+}
+
+public enum SynthError: Error, CustomStringConvertible {
+    case unknownRecipe(String)
+    case badOptions(String)
+    case speechUnavailable(String)
+
+    public var description: String {
+        switch self {
+        case .unknownRecipe(let r): return "unknown recipe '\(r)' (known: \(Synthesizer.recipeNames.joined(separator: ", ")))"
+        case .badOptions(let s): return s
+        case .speechUnavailable(let s): return "cannot speak the narrations: \(s)"
+        }
+    }
+}
+
+/// Writes a synthetic corpus folder: `manifest.jsonl`, `corpus.json`, `videos/*.mp4` (H.264 +
+/// AAC + a mov_text narration stream), `narrations/*.srt`, `annotations/*.json`.
+public enum Synthesizer {
+    public static let recipeNames = ["sounding-objects", "narrated-howto", "motions"]
+
+    public static func recipe(named name: String) throws -> Recipe {
+        switch name {
+        case "sounding-objects": return SoundingObjects()
+        case "narrated-howto": return NarratedHowto()
+        case "motions": return Motions()
+        default: throw SynthError.unknownRecipe(name)
+        }
+    }
+
+    /// Writes the corpus into `folder` (created if needed); returns its entries.
+    /// `progress(done, total)` is called after each video.
+    @discardableResult
+    public static func run(_ recipe: Recipe, options: SynthOptions, folder: String,
+                           progress: ((Int, Int) -> Void)? = nil) throws -> [CorpusEntry] {
+        guard options.videos > 0 else { throw SynthError.badOptions("--videos must be at least 1") }
+        let fm = FileManager.default
+        for sub in ["videos", "narrations", "annotations"] {
+            try fm.createDirectory(atPath: (folder as NSString).appendingPathComponent(sub), withIntermediateDirectories: true)
+        }
+        let speech = options.speak ? try Speech() : nil
+        let splits = stratifiedSplits(count: options.videos, classes: recipe.classes.count, seed: options.seed)
+        var entries: [CorpusEntry] = []
+        var bankByRate: [Int: SoundBank] = [:]
+        for i in 0..<options.videos {
+            var rng = SeededRandom(seed: options.seed, stream: UInt64(i))
+            let format = VideoFormat.random(&rng)
+            let bank = bankByRate[format.audioRate] ?? SoundBank(rate: format.audioRate, folder: options.soundFolder,
+                                                                 allowRecordings: options.useRecordings)
+            bankByRate[format.audioRate] = bank
+            let label = i % recipe.classes.count
+            var video = recipe.makeVideo(label: label, format: format, rng: &rng, sounds: bank)
+            if let speech, var audio = video.audio {
+                try speech.mix(video.narrations, into: &audio, rate: format.audioRate, channels: format.audioChannels)
+                video.audio = audio
+            }
+            let id = "\(recipe.name)-\(String(format: "%04d", i))"
+            let mediaPath = "videos/\(id).mp4"
+            try write(video, format: format, to: (folder as NSString).appendingPathComponent(mediaPath))
+            var narrationPath: String? = nil
+            if !video.narrations.isEmpty {
+                narrationPath = "narrations/\(id).srt"
+                try writeText(Subtitles.srtText(video.narrations), to: (folder as NSString).appendingPathComponent(narrationPath!))
+            }
+            var annotation = video.annotation
+            annotation["id"] = .string(id)
+            annotation["format"] = jsonValue(format)
+            annotation["frame_times"] = .array(video.frameTimes.map { .number(($0 * 1e6).rounded() / 1e6) })
+            let annotationPath = "annotations/\(id).json"
+            try writeJSON(annotation, to: (folder as NSString).appendingPathComponent(annotationPath))
+            entries.append(CorpusEntry(id: id, media: mediaPath, split: splits[i], labels: video.labels,
+                                       narration: narrationPath, annotation: annotationPath,
+                                       duration: (video.duration * 1000).rounded() / 1000,
+                                       soundSource: recipe.hasAudio ? bank.provenance : nil))
+            progress?(i + 1, options.videos)
+        }
+        var meta = recipe.metadata
+        meta["recipe"] = .string(recipe.name)
+        meta["seed"] = .number(Double(options.seed))
+        meta["videos"] = .number(Double(options.videos))
+        meta["generator"] = .string("concord synth \(recipe.name) --videos \(options.videos) --seed \(options.seed)" + (options.speak ? " --speak" : ""))
+        meta["label"] = .string(recipe.labelName)
+        meta["classes"] = .array(recipe.classes.map { .string($0) })
+        if recipe.hasAudio {
+            let bank = SoundBank(rate: 16000, folder: options.soundFolder, allowRecordings: options.useRecordings)
+            meta["sound_source"] = .string(bank.provenance)
+        }
+        if options.speak { meta["speech"] = .string("espeak-ng (GPL-3+), narrations spoken into the audio track") }
+        try writeJSON(meta, to: (folder as NSString).appendingPathComponent("corpus.json"))
+        try writeAtomically(Manifest.encode(entries), to: (folder as NSString).appendingPathComponent(Manifest.fileName))
+        return entries
+    }
+
+    /// Splits by class: of each class's videos, 20 % test, 10 % val (when there are enough), the rest train.
+    static func stratifiedSplits(count: Int, classes: Int, seed: UInt64) -> [String] {
+        var splits = [String](repeating: "train", count: count)
+        var rng = SeededRandom(seed: seed, stream: 0xC1A55)
+        for c in 0..<classes {
+            let members = rng.shuffled(Array(stride(from: c, to: count, by: classes)))
+            let nTest = members.count >= 2 ? max(1, Int((Double(members.count) * 0.2).rounded())) : 0
+            let nVal = members.count >= 5 ? max(1, Int((Double(members.count) * 0.1).rounded())) : 0
+            for (k, i) in members.enumerated() {
+                splits[i] = k < nTest ? "test" : (k < nTest + nVal ? "val" : "train")
+            }
+        }
+        return splits
+    }
+
+    static func write(_ video: SynthesizedVideo, format: VideoFormat, to path: String) throws {
+        let vSettings = VideoTrackSettings(width: format.width, height: format.height, frameRate: format.frameRate,
+                                           options: ["preset": "veryfast", "crf": String(format.crf), "threads": "1"])
+        let aSettings = video.audio == nil ? nil
+            : AudioTrackSettings(sampleRate: format.audioRate, channels: format.audioChannels, bitRate: 48_000 * format.audioChannels)
+        let writer = try MediaWriter(path: path, video: vSettings, audio: aSettings, subtitles: !video.narrations.isEmpty)
+        var nextSubtitle = 0
+        var audioWritten = 0
+        let channels = format.audioChannels
+        for (k, t) in video.frameTimes.enumerated() {
+            while nextSubtitle < video.narrations.count && video.narrations[nextSubtitle].start <= t {
+                try writer.addSubtitle(video.narrations[nextSubtitle]); nextSubtitle += 1
+            }
+            try writer.addVideoFrame(video.render(k), time: t)
+            if let audio = video.audio {
+                let until = k + 1 < video.frameTimes.count ? video.frameTimes[k + 1] : video.duration
+                let end = min(audio.count / channels, Int(until * Double(format.audioRate)))
+                if end > audioWritten {
+                    try writer.addAudio(Array(audio[(audioWritten * channels)..<(end * channels)]))
+                    audioWritten = end
+                }
+            }
+        }
+        while nextSubtitle < video.narrations.count { try writer.addSubtitle(video.narrations[nextSubtitle]); nextSubtitle += 1 }
+        if let audio = video.audio, audioWritten * channels < audio.count {
+            try writer.addAudio(Array(audio[(audioWritten * channels)...]))
+        }
+        try writer.finish()
+    }
+
+    static func writeText(_ text: String, to path: String) throws {
+        try writeAtomically(Data(text.utf8), to: path)
+    }
+
+    static func writeJSON<T: Encodable>(_ value: T, to path: String) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        try writeAtomically(encoder.encode(value), to: path)
+    }
+
+    static func jsonValue<T: Encodable>(_ value: T) -> JSONValue {
+        let data = try! JSONEncoder().encode(value)
+        return try! JSONDecoder().decode(JSONValue.self, from: data)
+    }
+}

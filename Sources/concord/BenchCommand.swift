@@ -1,0 +1,110 @@
+import ArgumentParser
+import Benchmarks
+import Foundation
+import Media
+import TensorCore
+
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Time a reference workload, beside its peer on the same work where one is installed.",
+        discussion: """
+        Workloads: decode (every 3rd frame of a 60 s 640x360 file at 112x112 plus its audio at 16 kHz; \
+        peer: the ffmpeg CLI doing the same work) and clips (100 random 0.96 s clips: 8 frames at 112x112 \
+        and 15360 audio samples each). Figures are medians of --reps runs.
+        """)
+
+    @Argument(help: "decode, clips or all.")
+    var workload: String
+
+    @Option(help: "The media file to use (default: a 60 s 640x360 H.264+AAC file made once in the temporary folder).")
+    var input: String?
+
+    @Option(help: "Repetitions (the median is reported).")
+    var reps: Int = 5
+
+    @Option(help: "Clips for the clips workload.")
+    var clips: Int = 100
+
+    @Flag(name: .long, help: "Skip the peer.")
+    var noPeer = false
+
+    @Flag(name: .long, help: "One JSON object per workload.")
+    var json = false
+
+    @OptionGroup var global: GlobalOptions
+
+    func run() throws {
+        global.apply()
+        let known = ["decode", "clips"]
+        let selected = workload == "all" ? known : [workload]
+        guard selected.allSatisfy(known.contains) else {
+            throw ValidationError("unknown workload '\(workload)' (known: \(known.joined(separator: ", ")), all)")
+        }
+        let file: String
+        if let input {
+            file = input
+        } else {
+            note("making the 60 s 640x360 test file (once)…")
+            file = try MediaBenchmarks.testFile()
+        }
+        var results: [BenchmarkResult] = []
+        for w in selected {
+            let result = w == "decode" ? try benchDecode(file) : try benchClips(file)
+            results.append(result)
+            if json { try printJSONLine(result) }
+        }
+        if !json { printTable(results) }
+    }
+
+    func benchDecode(_ file: String) throws -> BenchmarkResult {
+        var counts = (frames: 0, samples: 0)
+        _ = try MediaBenchmarks.decode(file: file)  // warm the page cache
+        let ours = try timeRepeated(reps) { counts = try MediaBenchmarks.decode(file: file) }
+        var result = BenchmarkResult(workload: "decode", value: median(ours), unit: "s", threads: Threads.count,
+                                     peakRSSMB: peakResidentMegabytes(), repetitions: ours,
+                                     detail: ["file": file, "frames": String(counts.frames), "audio_samples": String(counts.samples)])
+        if !noPeer && MediaBenchmarks.ffmpegCLIAvailable {
+            var cliFrames = 0
+            let peer = try timeRepeated(reps) { cliFrames = try MediaBenchmarks.decodeWithCLI(file: file) }
+            result.peer = "ffmpeg CLI (same output: every 3rd frame 112x112 rgb24 on a pipe + 16 kHz mono f32)"
+            result.peerValue = median(peer)
+            result.speedup = median(peer) / median(ours)
+            result.detail["peer_frames"] = String(cliFrames)
+            result.detail["peer_repetitions"] = peer.map { String(format: "%.3f", $0) }.joined(separator: ",")
+        }
+        return result
+    }
+
+    func benchClips(_ file: String) throws -> BenchmarkResult {
+        let info = try MediaInfo(path: file)
+        let starts = MediaBenchmarks.clipStarts(count: clips, duration: info.duration)
+        _ = try MediaBenchmarks.clips(file: file, starts: Array(starts.prefix(5)))
+        let times = try timeRepeated(reps) { _ = try MediaBenchmarks.clips(file: file, starts: starts) }
+        let perClip = times.map { 1000 * $0 / Double(clips) }
+        return BenchmarkResult(workload: "clips", value: median(perClip), unit: "ms/clip", threads: Threads.count,
+                               peakRSSMB: peakResidentMegabytes(), repetitions: perClip,
+                               detail: ["file": file, "clips": String(clips),
+                                        "clip": "8 frames every 3rd frame at 112x112 + 15360 samples at 16 kHz",
+                                        "peer_reference": "PyAV: 155-200 ms a clip on this machine kind (../shared/peers/media_bench.py)"])
+    }
+
+    func printTable(_ results: [BenchmarkResult]) {
+        print("workload  concord            peer                 speedup  threads  peak RSS")
+        for r in results {
+            let ours = String(format: "%.3f %@", r.value, r.unit as NSString)
+            let peer = r.peerValue.map { String(format: "%.3f %@", $0, r.unit as NSString) } ?? "-"
+            let speedup = r.speedup.map { String(format: "%.2fx", $0) } ?? "-"
+            print(pad(r.workload, 10) + pad(ours, 19) + pad(peer, 21) + pad(speedup, 9) + pad(String(r.threads), 9)
+                  + String(format: "%.0f MB", r.peakRSSMB))
+            if let p = r.peer { print("  peer: \(p)") }
+            if let ref = r.detail["peer_reference"] { print("  \(ref)") }
+        }
+    }
+}
+
+func printJSONLine<T: Encodable>(_ value: T) throws {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    print(String(decoding: try encoder.encode(value), as: UTF8.self))
+}

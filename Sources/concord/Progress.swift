@@ -1,0 +1,41 @@
+import Foundation
+
+/// A progress line on standard error: items done, rate and time left. Redrawn in place on a
+/// terminal; on a pipe or file, a line at most every few seconds and one at the end.
+final class ProgressLine {
+    let label: String
+    let total: Int
+    let unit: String
+    private let start = Date()
+    private var lastPrint = Date.distantPast
+    private let isTerminal = isatty(STDERR_FILENO) != 0
+
+    init(_ label: String, total: Int, unit: String = "items") {
+        self.label = label
+        self.total = total
+        self.unit = unit
+    }
+
+    func update(_ done: Int) {
+        let now = Date()
+        let finished = done >= total
+        guard finished || now.timeIntervalSince(lastPrint) > (isTerminal ? 0.2 : 5) else { return }
+        lastPrint = now
+        let elapsed = now.timeIntervalSince(start)
+        let rate = elapsed > 0 ? Double(done) / elapsed : 0
+        let eta = rate > 0 ? Double(total - done) / rate : 0
+        let line = "\(label) \(done)/\(total) \(unit)  " + String(format: "%.2f", rate)
+            + " \(unit)/s  " + (finished ? "done in " : "ETA ") + Self.clock(finished ? elapsed : eta)
+        FileHandle.standardError.write(Data(((isTerminal ? "\r\u{1B}[K" : "") + line + (finished || !isTerminal ? "\n" : "")).utf8))
+    }
+
+    static func clock(_ seconds: Double) -> String {
+        let s = Int(seconds.rounded())
+        return s >= 3600 ? String(format: "%d:%02d:%02d", s / 3600, (s / 60) % 60, s % 60) : String(format: "%d:%02d", s / 60, s % 60)
+    }
+}
+
+/// Writes a line to standard error.
+func note(_ text: String) {
+    FileHandle.standardError.write(Data((text + "\n").utf8))
+}
