@@ -61,9 +61,10 @@ public final class MediaWriter {
     private var audioSamplesWritten: Int64 = 0
     private var lastVideoPTS: Int64 = -1
     private var finished = false
-    private var headerWritten = false
-    /// Video frame times are kept at this resolution.
-    static let videoTimeBase = AVRational(num: 1, den: 90_000)
+    private var released = false
+    /// Video frame times are kept at this resolution: exact for 24, 25, 30 and 30000/1001 fps,
+    /// and within MPEG-4 part 2's limit of 65535 for the denominator.
+    static let videoTimeBase = AVRational(num: 1, den: 30_000)
 
     public init(path: String, video videoSettings: VideoTrackSettings?, audio audioSettings: AudioTrackSettings?,
                 subtitles: Bool = false) throws {
@@ -87,10 +88,8 @@ public final class MediaWriter {
             }
             let r = avformat_write_header(output, nil)
             guard r >= 0 else { throw MediaError.writeFailed(path, reason: "header: \(averrorString(r))") }
-            headerWritten = true
         } catch {
-            release()
-            try? FileManager.default.removeItem(atPath: temporaryPath)
+            // deinit releases the contexts and removes the partial file.
             throw error
         }
     }
@@ -103,6 +102,8 @@ public final class MediaWriter {
     }
 
     private func release() {
+        guard !released else { return }
+        released = true
         freeCodec(video?.codec)
         freeCodec(audio?.codec)
         freeCodec(subtitle?.codec)
@@ -156,7 +157,7 @@ public final class MediaWriter {
         ctx.pointee.height = Int32(s.height)
         ctx.pointee.pix_fmt = AV_PIX_FMT_YUV420P
         ctx.pointee.time_base = Self.videoTimeBase
-        ctx.pointee.framerate = av_d2q(s.frameRate, 90_000)
+        ctx.pointee.framerate = av_d2q(s.frameRate, 30_000)
         if let g = s.keyframeInterval { ctx.pointee.gop_size = Int32(g) }
         if s.encoder != "libx264" && ctx.pointee.bit_rate <= 0 { ctx.pointee.bit_rate = 1_000_000 }
         let st = try open(ctx, options: s.options, name: s.encoder)
@@ -214,9 +215,9 @@ public final class MediaWriter {
         guard let v = video else { throw MediaError.writeFailed(path, reason: "the file has no video track") }
         precondition(image.width == v.settings.width && image.height == v.settings.height,
                      "MediaWriter: frame is \(image.width)x\(image.height), track is \(v.settings.width)x\(v.settings.height)")
-        let pts = Int64((time * 90_000).rounded())
+        let pts = Int64((time * Double(Self.videoTimeBase.den)).rounded())
         guard pts > lastVideoPTS else {
-            throw MediaError.writeFailed(path, reason: "video frame times must increase (\(time) s after \(Double(lastVideoPTS) / 90_000) s)")
+            throw MediaError.writeFailed(path, reason: "video frame times must increase (\(time) s after \(Double(lastVideoPTS) / Double(Self.videoTimeBase.den)) s)")
         }
         lastVideoPTS = pts
         let f = videoFrame.pointer
@@ -333,3 +334,4 @@ public final class MediaWriter {
         guard r >= 0 else { throw MediaError.writeFailed(path, reason: "muxing failed (\(averrorString(r)))") }
     }
 }
+

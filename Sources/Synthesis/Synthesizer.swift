@@ -137,16 +137,27 @@ public enum Synthesizer {
         return entries
     }
 
-    /// Splits by class: of each class's videos, 20 % test, 10 % val (when there are enough), the rest train.
+    /// Splits stratified by class: about 70 % train, 10 % val, 20 % test overall. Each class
+    /// first gets its whole share (floor of 20 % and 10 % of its videos); the rest of each
+    /// target goes one video at a time to randomly ordered classes that keep a training video.
     static func stratifiedSplits(count: Int, classes: Int, seed: UInt64) -> [String] {
-        var splits = [String](repeating: "train", count: count)
         var rng = SeededRandom(seed: seed, stream: 0xC1A55)
+        let members = (0..<classes).map { c in rng.shuffled(Array(stride(from: c, to: count, by: classes))) }
+        var test = members.map { Int(Double($0.count) * 0.2) }
+        var val = members.map { Int(Double($0.count) * 0.1) }
+        func topUp(_ share: inout [Int], target: Int, other: [Int]) {
+            var missing = target - share.reduce(0, +)
+            for c in rng.shuffled(Array(0..<classes)) where missing > 0 && members[c].count - share[c] - other[c] >= 2 {
+                share[c] += 1
+                missing -= 1
+            }
+        }
+        topUp(&test, target: Int((Double(count) * 0.2).rounded()), other: val)
+        topUp(&val, target: Int((Double(count) * 0.1).rounded()), other: test)
+        var splits = [String](repeating: "train", count: count)
         for c in 0..<classes {
-            let members = rng.shuffled(Array(stride(from: c, to: count, by: classes)))
-            let nTest = members.count >= 2 ? max(1, Int((Double(members.count) * 0.2).rounded())) : 0
-            let nVal = members.count >= 5 ? max(1, Int((Double(members.count) * 0.1).rounded())) : 0
-            for (k, i) in members.enumerated() {
-                splits[i] = k < nTest ? "test" : (k < nTest + nVal ? "val" : "train")
+            for (k, i) in members[c].enumerated() {
+                splits[i] = k < test[c] ? "test" : (k < test[c] + val[c] ? "val" : "train")
             }
         }
         return splits

@@ -1,0 +1,120 @@
+import Foundation
+import Media
+import TensorCore
+import TestSupport
+import Testing
+
+/// The `concord` executable as a user runs it.
+@Suite struct CLITests {
+    let fixtures = repositoryRoot + "/Tests/MediaTests/Fixtures"
+
+    func expectFailure(_ args: [String], mentions: [String]) throws {
+        let r = try runConcord(args)
+        #expect(r.status != 0, "\(args) should fail")
+        for m in mentions { #expect(r.stderr.contains(m), "stderr of \(args) should mention '\(m)': \(r.stderr)") }
+        #expect(!r.stderr.contains("Fatal error"), "crashed: \(r.stderr)")
+    }
+
+    @Test func inspectMediaFile() throws {
+        let r = try runConcord(["inspect", fixtures + "/h264.mp4"])
+        #expect(r.status == 0)
+        #expect(r.stdoutText.contains("video h264 yuv420p 320x240"))
+        #expect(r.stdoutText.contains("audio aac 44100 Hz, 2 channel(s)"))
+        let j = try runConcord(["inspect", fixtures + "/vfr.mp4", "--json"])
+        let info = try JSONDecoder().decode(MediaInfo.self, from: j.stdout)
+        #expect(info.video.first?.variableFrameRate == true)
+    }
+
+    @Test func featuresFramesAndAudioWriteNumPyFiles() throws {
+        let dir = makeTemporaryDirectory()
+        let r = try runConcord(["features", "frames", fixtures + "/h264.mp4", "--start", "0.5", "--duration", "0.96",
+                                "--fps", "8.333333", "--size", "short:128", "--crop", "112x112", "--out", dir + "/f.npy"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let (frames, shape) = try NPY.read(UInt8.self, from: dir + "/f.npy")
+        #expect(shape == [8, 112, 112, 3])
+        let direct = try VideoReader(path: fixtures + "/h264.mp4").frames(start: 0.5, duration: 0.96, fps: 8.333333, geometry: .clip112)
+        let same = frames == direct.pixels
+        #expect(same)
+        let a = try runConcord(["features", "audio", fixtures + "/h264.mp4", "--start", "1", "--duration", "0.5", "--out", dir + "/a.npy"])
+        #expect(a.status == 0, "\(a.stderr)")
+        let (samples, ashape) = try NPY.read(Float.self, from: dir + "/a.npy")
+        #expect(ashape == [8000] && samples.count == 8000)
+        let native = try runConcord(["features", "frames", fixtures + "/vfr.mp4", "--duration", "1", "--fps", "5", "--out", dir + "/n.npy"])
+        #expect(native.status == 0)
+        #expect(try NPY.header(path: dir + "/n.npy").shape == [5, 240, 320, 3])
+    }
+
+    @Test func badInputsFailWithClearMessages() throws {
+        let dir = makeTemporaryDirectory()
+        try expectFailure(["inspect", "/nonexistent/v.mp4"], mentions: ["/nonexistent/v.mp4", "no such"])
+        try expectFailure(["features", "frames", dir, "--duration", "1", "--fps", "5", "--out", dir + "/x.npy"], mentions: [dir, "is a directory"])
+        try expectFailure(["inspect", fixtures + "/empty.mp4"], mentions: ["empty.mp4", "empty"])
+        try expectFailure(["inspect", fixtures + "/truncated.mp4"], mentions: ["truncated.mp4"])
+        try expectFailure(["features", "frames", fixtures + "/tone.wav", "--duration", "1", "--fps", "5", "--out", dir + "/x.npy"],
+                          mentions: ["tone.wav", "no video stream"])
+        try expectFailure(["features", "audio", fixtures + "/video_only.mp4", "--out", dir + "/x.npy"],
+                          mentions: ["video_only.mp4", "no audio stream"])
+        try expectFailure(["features", "frames", fixtures + "/unknown_codec.mkv", "--duration", "0.5", "--fps", "5", "--out", dir + "/x.npy"],
+                          mentions: ["unknown_codec.mkv", "unsupported codec"])
+        try expectFailure(["features", "frames", fixtures + "/h264.mp4", "--start", "2.8", "--duration", "1", "--fps", "25", "--out", dir + "/x.npy"],
+                          mentions: ["h264.mp4", "past the end"])
+        try expectFailure(["features", "frames", fixtures + "/h264.mp4", "--duration", "1", "--fps", "5", "--size", "huge", "--out", dir + "/x.npy"],
+                          mentions: ["--size"])
+        try expectFailure(["synth", "no-such-recipe", "--out", dir + "/c"], mentions: ["unknown recipe"])
+        #expect(!FileManager.default.fileExists(atPath: dir + "/x.npy"))
+    }
+
+    @Test func inspectCorpusReportsProblemsAndCarriesOn() throws {
+        let dir = makeTemporaryDirectory("cli-corpus")
+        try FileManager.default.copyItem(atPath: fixtures + "/h264.mp4", toPath: dir + "/good.mp4")
+        try FileManager.default.copyItem(atPath: fixtures + "/garbage.mp4", toPath: dir + "/bad.mp4")
+        let manifest = """
+        {"id":"good","media":"good.mp4","split":"train","labels":{"class":"a"}}
+        {"id":"bad","media":"bad.mp4","split":"train","labels":{}}
+        {"id":"missing","media":"missing.mp4","split":"test","labels":{}}
+
+        """
+        try manifest.write(toFile: dir + "/manifest.jsonl", atomically: true, encoding: .utf8)
+        let r = try runConcord(["inspect", dir])
+        #expect(r.status == 0)
+        #expect(r.stdoutText.contains("1 readable videos"))
+        #expect(r.stdoutText.contains("2 problem(s)"))
+        #expect(r.stdoutText.contains("bad.mp4") && r.stdoutText.contains("missing.mp4"))
+        try expectFailure(["inspect", makeTemporaryDirectory()], mentions: ["not a corpus"])
+    }
+
+    @Test func synthWritesACorpusThatInspects() throws {
+        let dir = makeTemporaryDirectory("cli-synth")
+        let r = try runConcord(["synth", "motions", "--out", dir, "--videos", "2", "--seed", "3"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stderr.contains("2/2 videos"))
+        let i = try runConcord(["inspect", dir, "--json"])
+        let summary = try JSONSerialization.jsonObject(with: i.stdout) as? [String: Any]
+        #expect(summary?["entries"] as? Int == 2)
+        #expect(summary?["recipe"] as? String == "motions")
+    }
+
+    @Test func benchPrintsJSONWithTheRequiredFields() throws {
+        let r = try runConcord(["bench", "clips", "--input", fixtures + "/h264.mp4", "--clips", "5", "--reps", "1", "--json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let obj = try JSONSerialization.jsonObject(with: r.stdout) as? [String: Any]
+        #expect(obj?["workload"] as? String == "clips")
+        #expect(obj?["unit"] as? String == "ms/clip")
+        #expect((obj?["value"] as? Double ?? 0) > 0)
+        #expect(obj?["threads"] as? Int != nil && obj?["peak_rss_mb"] as? Double != nil)
+        let d = try runConcord(["bench", "decode", "--input", fixtures + "/h264.mp4", "--reps", "1", "--json"])
+        #expect(d.status == 0, "\(d.stderr)")
+        let dobj = try JSONSerialization.jsonObject(with: d.stdout) as? [String: Any]
+        #expect(dobj?["unit"] as? String == "s")
+        #expect((dobj?["detail"] as? [String: String])?["frames"] == "25")
+        #expect(dobj?["peer_value"] as? Double != nil, "the ffmpeg CLI peer runs when ffmpeg is installed")
+    }
+
+    @Test func demoRuns() throws {
+        let dir = makeTemporaryDirectory("cli-demo")
+        let r = try runConcord(["demo", "--videos", "2", "--out", dir])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdoutText.contains("2 videos"))
+        #expect(r.stdoutText.contains("frames [8, 112, 112, 3]"))
+    }
+}

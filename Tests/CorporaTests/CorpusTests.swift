@@ -1,0 +1,80 @@
+import Corpora
+import Foundation
+import Media
+import TestSupport
+import Testing
+
+@Suite struct CorpusTests {
+    let fixtures = repositoryRoot + "/Tests/MediaTests/Fixtures"
+
+    /// A corpus folder with two good videos, one missing and one corrupt, and two bad manifest lines.
+    func makeCorpus() throws -> String {
+        let dir = makeTemporaryDirectory("corpus")
+        let fm = FileManager.default
+        try fm.createDirectory(atPath: dir + "/videos", withIntermediateDirectories: true)
+        try fm.copyItem(atPath: fixtures + "/h264.mp4", toPath: dir + "/videos/a.mp4")
+        try fm.copyItem(atPath: fixtures + "/subs_movtext.mp4", toPath: dir + "/videos/b.mp4")
+        try fm.copyItem(atPath: fixtures + "/narration.srt", toPath: dir + "/videos/b.srt")
+        try fm.copyItem(atPath: fixtures + "/garbage.mp4", toPath: dir + "/videos/corrupt.mp4")
+        let entries = [
+            CorpusEntry(id: "a", media: "videos/a.mp4", split: "train", labels: ["class": "x"]),
+            CorpusEntry(id: "b", media: "videos/b.mp4", split: "test", labels: ["class": "y"], narration: "videos/b.srt"),
+            CorpusEntry(id: "gone", media: "videos/gone.mp4", split: "train"),
+            CorpusEntry(id: "corrupt", media: "videos/corrupt.mp4", split: "train"),
+        ]
+        var data = try Manifest.encode(entries)
+        data.append(Data("{not json\n{\"id\": \"nomedia\", \"split\": \"train\"}\n{\"id\":\"a\",\"media\":\"videos/a.mp4\",\"split\":\"val\",\"labels\":{}}\n".utf8))
+        try data.write(to: URL(fileURLWithPath: dir + "/manifest.jsonl"))
+        return dir
+    }
+
+    @Test func manifestRoundTrips() throws {
+        let e = CorpusEntry(id: "v1", media: "videos/v1.mp4", split: "val", labels: ["task": "make soup"],
+                            narration: "n/v1.srt", annotation: "a/v1.json", duration: 4.5, soundSource: "CC0")
+        let (back, problems) = Manifest.decode(try Manifest.encode([e]), path: "m")
+        #expect(back == [e] && problems.isEmpty)
+    }
+
+    @Test func badEntriesAreReportedAndGoodOnesKept() throws {
+        let dir = try makeCorpus()
+        var corpus = try Corpus(path: dir)
+        // Bad lines: invalid JSON, a missing key, a duplicate id; a missing media file.
+        #expect(corpus.problems.count == 4)
+        #expect(corpus.problems.contains { $0.file.hasSuffix("manifest.jsonl:5") && $0.problem.contains("invalid JSON") })
+        #expect(corpus.problems.contains { $0.file.hasSuffix("manifest.jsonl:6") && $0.problem.contains("missing key 'media'") })
+        #expect(corpus.problems.contains { $0.problem.contains("duplicate id 'a'") })
+        #expect(corpus.problems.contains { $0.file.hasSuffix("videos/gone.mp4") && $0.problem.contains("no such file") })
+        #expect(corpus.entries.map(\.id) == ["a", "b", "corrupt"])
+        // Opening the media finds the corrupt one and carries on.
+        let infos = corpus.probeMedia()
+        #expect(corpus.entries.map(\.id) == ["a", "b"])
+        #expect(infos.count == 2)
+        #expect(corpus.problems.contains { $0.file.hasSuffix("videos/corrupt.mp4") && $0.problem.contains("not a media file") })
+    }
+
+    @Test func summaryCountsSplitsModalitiesAndDuration() throws {
+        let summary = CorpusSummary(corpus: try Corpus(path: try makeCorpus()))
+        #expect(summary.entries == 2)
+        #expect(summary.splits["train"]?.videos == 1 && summary.splits["test"]?.videos == 1)
+        #expect(summary.splits["test"]?.withNarration == 1 && summary.splits["train"]?.withNarration == 0)
+        #expect(summary.splits["train"]?.withAudio == 1)
+        #expect(abs(summary.totalDuration - 6) < 0.1)
+        #expect(summary.labels["class"] == ["x": 1, "y": 1])
+        #expect(summary.problems.count == 5)
+    }
+
+    @Test func notACorpus() {
+        #expect(throws: CorpusError.self) { try Corpus(path: "/nonexistent/corpus") }
+        #expect(throws: CorpusError.self) { try Corpus(path: makeTemporaryDirectory()) }
+    }
+
+    /// The committed corpora load cleanly and hold what their manifests say.
+    @Test(arguments: ["sounding-objects", "narrated-howto", "motions"])
+    func committedCorpus(name: String) throws {
+        let summary = CorpusSummary(corpus: try Corpus(path: repositoryRoot + "/corpora/" + name))
+        #expect(summary.problems.isEmpty, "\(summary.problems)")
+        #expect(summary.recipe == name)
+        #expect(summary.entries >= 10)
+        #expect(Set(summary.splits.keys) == ["train", "val", "test"])
+    }
+}
