@@ -35,24 +35,21 @@ final class FrameConverter {
         sws_setColorspaceDetails(sws, sws_getCoefficients(space), fullRange,
                                  sws_getCoefficients(SWS_CS_DEFAULT), 1, 0, 1 << 16, 1 << 16)
 
-        let direct = rect.x == 0 && rect.y == 0 && rect.width == scaled.width && rect.height == scaled.height
-        let stride = scaled.width * 3
-        if !direct && scratch.count < stride * scaled.height { scratch = [UInt8](repeating: 0, count: stride * scaled.height) }
+        // NOTE: swscale's SIMD writers may store a few bytes past a row's end, so it writes into
+        // a padded scratch buffer (64-byte aligned rows, two spare rows) and the rows we keep
+        // are copied out.
+        let stride = (scaled.width * 3 + 63) & ~63
+        let needed = stride * (scaled.height + 2)
+        if scratch.count < needed { scratch = [UInt8](repeating: 0, count: needed) }
         withUnsafeFramePointers(frame) { srcData, srcStride in
-            if direct {
-                var dst: [UnsafeMutablePointer<UInt8>?] = [out.baseAddress, nil, nil, nil]
+            scratch.withUnsafeMutableBufferPointer { tmp in
+                var dst: [UnsafeMutablePointer<UInt8>?] = [tmp.baseAddress, nil, nil, nil]
                 var dstStride: [Int32] = [Int32(stride), 0, 0, 0]
                 sws_scale(sws, srcData, srcStride, 0, Int32(srcH), &dst, &dstStride)
-            } else {
-                scratch.withUnsafeMutableBufferPointer { tmp in
-                    var dst: [UnsafeMutablePointer<UInt8>?] = [tmp.baseAddress, nil, nil, nil]
-                    var dstStride: [Int32] = [Int32(stride), 0, 0, 0]
-                    sws_scale(sws, srcData, srcStride, 0, Int32(srcH), &dst, &dstStride)
-                    let rowBytes = rect.width * 3
-                    for row in 0..<rect.height {
-                        let src = tmp.baseAddress! + (rect.y + row) * stride + rect.x * 3
-                        (out.baseAddress! + row * rowBytes).update(from: src, count: rowBytes)
-                    }
+                let rowBytes = rect.width * 3
+                for row in 0..<rect.height {
+                    let src = tmp.baseAddress! + (rect.y + row) * stride + rect.x * 3
+                    (out.baseAddress! + row * rowBytes).update(from: src, count: rowBytes)
                 }
             }
         }

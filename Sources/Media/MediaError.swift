@@ -62,5 +62,5 @@ public func checkReadableFile(_ path: String) throws {
 
 /// Silences FFmpeg's own console logging (errors reach the user through `MediaError`).
 public func setFFmpegLogQuiet() {
-    av_log_set_level(AV_LOG_QUIET)
+    av_log_set_level(getenv("CONCORD_FFMPEG_DEBUG") != nil ? AV_LOG_DEBUG : AV_LOG_QUIET)
 }

@@ -58,6 +58,7 @@ public final class MediaWriter {
     private let audioFrame = Frame()
     private let packet = Packet()
     private var pendingAudio: [Float] = []
+    private var paddedRGB: [UInt8] = []
     private var audioSamplesWritten: Int64 = 0
     private var lastVideoPTS: Int64 = -1
     private var finished = false
@@ -65,6 +66,12 @@ public final class MediaWriter {
     /// Video frame times are kept at this resolution: exact for 24, 25, 30 and 30000/1001 fps,
     /// and within MPEG-4 part 2's limit of 65535 for the denominator.
     static let videoTimeBase = AVRational(num: 1, den: 30_000)
+
+    /// Whether this CPU has AVX-512 (from /proc/cpuinfo; false where that file is absent).
+    static let cpuHasAVX512: Bool = {
+        guard let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8) else { return false }
+        return info.split(separator: "\n").first { $0.hasPrefix("flags") }?.contains("avx512f") ?? false
+    }()
 
     public init(path: String, video videoSettings: VideoTrackSettings?, audio audioSettings: AudioTrackSettings?,
                 subtitles: Bool = false) throws {
@@ -160,7 +167,17 @@ public final class MediaWriter {
         ctx.pointee.framerate = av_d2q(s.frameRate, 30_000)
         if let g = s.keyframeInterval { ctx.pointee.gop_size = Int32(g) }
         if s.encoder != "libx264" && ctx.pointee.bit_rate <= 0 { ctx.pointee.bit_rate = 1_000_000 }
-        let st = try open(ctx, options: s.options, name: s.encoder)
+        var options = s.options
+        if s.encoder == "libx264" && Self.cpuHasAVX512 {
+            // NOTE: libx264's AVX-512 kernels made the bitstream differ between runs on identical
+            // input (seen here: the first frame's QP varied when other processes loaded the
+            // machine; never with the AVX2 kernels). Capping libx264 at AVX2 keeps "same seed,
+            // same corpus" and costs little at these sizes. Only on CPUs with AVX-512, which
+            // also have every extension named here.
+            let cap = "asm=AVX2,FMA3,BMI2,LZCNT"
+            options["x264-params"] = options["x264-params"].map { $0 + ":" + cap } ?? cap
+        }
+        let st = try open(ctx, options: options, name: s.encoder)
         st.pointee.avg_frame_rate = ctx.pointee.framerate
         video = (ctx, st, s)
         let f = videoFrame.pointer
@@ -168,6 +185,14 @@ public final class MediaWriter {
         f.pointee.width = Int32(s.width)
         f.pointee.height = Int32(s.height)
         guard av_frame_get_buffer(f, 0) >= 0 else { throw MediaError.writeFailed(path, reason: "out of memory") }
+        // NOTE: the planes' padding is zeroed, so that nothing an encoder's SIMD copy reads past
+        // a row's width depends on what the heap held before.
+        clearBuffers(f)
+    }
+
+    private func clearBuffers(_ f: UnsafeMutablePointer<AVFrame>) {
+        let bufs = [f.pointee.buf.0, f.pointee.buf.1, f.pointee.buf.2, f.pointee.buf.3]
+        for case let b? in bufs { memset(b.pointee.data, 0, Int(b.pointee.size)) }
     }
 
     private func openAudio(_ s: AudioTrackSettings) throws {
@@ -221,12 +246,30 @@ public final class MediaWriter {
         }
         lastVideoPTS = pts
         let f = videoFrame.pointer
-        guard av_frame_make_writable(f) >= 0 else { throw MediaError.writeFailed(path, reason: "out of memory") }
+        if av_frame_is_writable(f) == 0 {
+            // The encoder still holds the previous picture: take a fresh, zeroed buffer
+            // (`av_frame_make_writable` would copy only the visible pixels, not the padding).
+            av_frame_unref(f)
+            f.pointee.format = AV_PIX_FMT_YUV420P.rawValue
+            f.pointee.width = Int32(image.width)
+            f.pointee.height = Int32(image.height)
+            guard av_frame_get_buffer(f, 0) >= 0 else { throw MediaError.writeFailed(path, reason: "out of memory") }
+            clearBuffers(f)
+        }
         sws = sws_getCachedContext(sws, Int32(image.width), Int32(image.height), AV_PIX_FMT_RGB24,
                                    Int32(image.width), Int32(image.height), AV_PIX_FMT_YUV420P, SWS_BICUBIC, nil, nil, nil)
-        image.pixels.withUnsafeBufferPointer { src in
-            var planes: [UnsafePointer<UInt8>?] = [src.baseAddress, nil, nil, nil]
-            var strides: [Int32] = [Int32(image.width * 3), 0, 0, 0]
+        // NOTE: swscale's SIMD input readers may read past the end of a row; the picture is
+        // copied into a padded buffer first so they never read memory that is not ours.
+        let stride = (image.width * 3 + 63) & ~63
+        if paddedRGB.count < stride * (image.height + 2) { paddedRGB = [UInt8](repeating: 0, count: stride * (image.height + 2)) }
+        paddedRGB.withUnsafeMutableBufferPointer { buffer in
+            image.pixels.withUnsafeBufferPointer { src in
+                for row in 0..<image.height {
+                    (buffer.baseAddress! + row * stride).update(from: src.baseAddress! + row * image.width * 3, count: image.width * 3)
+                }
+            }
+            var planes: [UnsafePointer<UInt8>?] = [UnsafePointer(buffer.baseAddress), nil, nil, nil]
+            var strides: [Int32] = [Int32(stride), 0, 0, 0]
             var dst: [UnsafeMutablePointer<UInt8>?] = [f.pointee.data.0, f.pointee.data.1, f.pointee.data.2, nil]
             var dstStrides: [Int32] = [f.pointee.linesize.0, f.pointee.linesize.1, f.pointee.linesize.2, 0]
             sws_scale(sws, &planes, &strides, 0, Int32(image.height), &dst, &dstStrides)

@@ -23,8 +23,6 @@ import Testing
     }
 
     /// Run as a user would: `concord synth` twice with one seed, in two processes.
-    /// NOTE: not two writers in one process: libx264 encoders running on concurrent threads of
-    /// one process were seen to write different (valid) bitstreams for identical frames.
     @Test(arguments: ["sounding-objects", "narrated-howto", "motions"])
     func sameSeedGivesTheSameDecodedContent(recipe: String) throws {
         let a = makeTemporaryDirectory(recipe), b = makeTemporaryDirectory(recipe), c = makeTemporaryDirectory(recipe)
