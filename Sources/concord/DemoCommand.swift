@@ -12,8 +12,8 @@ struct DemoCommand: ParsableCommand {
     @Option(help: "Where to write the corpus (default: a new temporary folder).")
     var out: String?
 
-    @Option(help: "Videos to synthesise.")
-    var videos: Int = 8
+    @Option(help: "Videos to synthesise (16 gives two of each of the 8 classes).")
+    var videos: Int = 16
 
     @Option(help: "Random seed.")
     var seed: UInt64 = 0
@@ -48,7 +48,7 @@ struct DemoCommand: ParsableCommand {
                   + pad(String(format: "%.1f s", info.duration), 8) + pad(video, 20) + audio)
         }
 
-        print("4. reading one training clip of each video (8 frames at 112x112, 0.96 s of 16 kHz audio)")
+        print("4. reading a training clip (8 frames at 112x112, 0.96 s of 16 kHz audio) from the first videos")
         for e in entries.prefix(3) {
             let path = (folder as NSString).appendingPathComponent(e.media)
             let frames = try VideoReader(path: path).frames(start: 1.0, duration: 0.96, fps: 25.0 / 3, geometry: .clip112)

@@ -26,6 +26,7 @@ final class ProgressLine {
         let eta = rate > 0 ? Double(total - done) / rate : 0
         let line = "\(label) \(done)/\(total) \(unit)  " + String(format: "%.2f", rate)
             + " \(unit)/s  " + (finished ? "done in " : "ETA ") + Self.clock(finished ? elapsed : eta)
+        fflush(nil)  // what was printed before comes first when both streams go to one file
         FileHandle.standardError.write(Data(((isTerminal ? "\r\u{1B}[K" : "") + line + (finished || !isTerminal ? "\n" : "")).utf8))
     }
 
@@ -37,5 +38,6 @@ final class ProgressLine {
 
 /// Writes a line to standard error.
 func note(_ text: String) {
+    fflush(nil)
     FileHandle.standardError.write(Data((text + "\n").utf8))
 }
