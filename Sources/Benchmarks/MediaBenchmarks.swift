@@ -14,8 +14,15 @@ public enum MediaBenchmarks {
 
     /// Makes (once, then reuses) the 60 s 640x360 25 fps H.264 + AAC test file: moving colour
     /// bars and a moving box, two tones; libx264 preset medium, crf 23, as the peers' file.
-    public static func testFile(folder: String = NSTemporaryDirectory() + "concord-bench") throws -> String {
-        let path = (folder as NSString).appendingPathComponent("media_60s_640x360.mp4")
+    public static let testFileFolder = NSTemporaryDirectory() + "concord-bench"
+    static let testFileName = "media_60s_640x360.mp4"
+
+    public static var testFileExists: Bool {
+        FileManager.default.fileExists(atPath: (testFileFolder as NSString).appendingPathComponent(testFileName))
+    }
+
+    public static func testFile(folder: String = testFileFolder) throws -> String {
+        let path = (folder as NSString).appendingPathComponent(testFileName)
         if FileManager.default.fileExists(atPath: path) { return path }
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         let (w, h, fps, seconds, rate) = (640, 360, 25, 60, 44100)

@@ -55,18 +55,26 @@ public enum Subtitles {
                 }
                 timingLine = i + 1
             }
-            guard timingLine < lines.count, lines[timingLine].contains("-->") else {
-                throw MediaError.malformedSubtitles(path, line: timingLine + 1, reason: "expected a timing line 'HH:MM:SS,mmm --> HH:MM:SS,mmm'")
-            }
-            let (start, end) = try parseTiming(lines[timingLine], path: path, line: timingLine + 1)
-            i = timingLine + 1
-            var body: [String] = []
-            while i < lines.count, !lines[i].trimmingCharacters(in: .whitespaces).isEmpty {
-                body.append(lines[i]); i += 1
-            }
-            segments.append(SubtitleSegment(start: start, end: end, text: cleanText(body.joined(separator: "\n"))))
+            segments.append(try readCue(lines, timingLine: timingLine, next: &i, path: path,
+                                        expected: "HH:MM:SS,mmm --> HH:MM:SS,mmm"))
         }
         return segments
+    }
+
+    /// Reads a cue's timing line and the text lines up to the next blank line; `next` is left
+    /// on the line after the cue.
+    static func readCue(_ lines: [String], timingLine: Int, next: inout Int, path: String, expected: String) throws -> SubtitleSegment {
+        guard timingLine < lines.count, lines[timingLine].contains("-->") else {
+            throw MediaError.malformedSubtitles(path, line: timingLine + 1, reason: "expected a timing line '\(expected)'")
+        }
+        let (start, end) = try parseTiming(lines[timingLine], path: path, line: timingLine + 1)
+        next = timingLine + 1
+        var body: [String] = []
+        while next < lines.count, !lines[next].trimmingCharacters(in: .whitespaces).isEmpty {
+            body.append(lines[next])
+            next += 1
+        }
+        return SubtitleSegment(start: start, end: end, text: cleanText(body.joined(separator: "\n")))
     }
 
     /// Parses WebVTT: a `WEBVTT` header, then cues (optional identifier, timing line, text);
@@ -86,18 +94,9 @@ public enum Subtitles {
                 while i < lines.count, !lines[i].trimmingCharacters(in: .whitespaces).isEmpty { i += 1 }
                 continue
             }
-            var timingLine = i
-            if !head.contains("-->") { timingLine = i + 1 }  // a cue identifier
-            guard timingLine < lines.count, lines[timingLine].contains("-->") else {
-                throw MediaError.malformedSubtitles(path, line: timingLine + 1, reason: "expected a cue timing line 'HH:MM:SS.mmm --> HH:MM:SS.mmm'")
-            }
-            let (start, end) = try parseTiming(lines[timingLine], path: path, line: timingLine + 1)
-            i = timingLine + 1
-            var body: [String] = []
-            while i < lines.count, !lines[i].trimmingCharacters(in: .whitespaces).isEmpty {
-                body.append(lines[i]); i += 1
-            }
-            segments.append(SubtitleSegment(start: start, end: end, text: cleanText(body.joined(separator: "\n"))))
+            let timingLine = head.contains("-->") ? i : i + 1  // else a cue identifier first
+            segments.append(try readCue(lines, timingLine: timingLine, next: &i, path: path,
+                                        expected: "HH:MM:SS.mmm --> HH:MM:SS.mmm"))
         }
         return segments
     }

@@ -45,7 +45,7 @@ struct BenchCommand: ParsableCommand {
         if let input {
             file = input
         } else {
-            note("making the 60 s 640x360 test file (once)…")
+            if !MediaBenchmarks.testFileExists { note("making the 60 s 640x360 test file (once)…") }
             file = try MediaBenchmarks.testFile()
         }
         var results: [BenchmarkResult] = []
