@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "Media", targets: ["Media"]),
         .library(name: "Corpora", targets: ["Corpora"]),
         .library(name: "Synthesis", targets: ["Synthesis"]),
+        .library(name: "AudioFeatures", targets: ["AudioFeatures"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -28,6 +29,8 @@ let package = Package(
 
         // Tensor core (for now: NumPy array files and the FFTW/BLAS wiring).
         .target(name: "TensorCore", dependencies: ["CBLAS", "CFFTW"]),
+        // AudioFeatures: STFT, mel filterbanks and log-mel front-ends on FFTW.
+        .target(name: "AudioFeatures", dependencies: ["CFFTW", "TensorCore"]),
         // Media: demux/decode/encode through FFmpeg, audio files through libsndfile, subtitles.
         .target(name: "Media", dependencies: ["CFFmpeg", "CSndFile", "TensorCore"]),
         // Corpora: the manifest, loading and checking a corpus.
@@ -35,11 +38,11 @@ let package = Package(
         // Synthesis: the synthetic corpus recipes.
         .target(name: "Synthesis", dependencies: ["Media", "Corpora", "TensorCore"]),
         // Benchmarks: the reference workloads and their peers.
-        .target(name: "Benchmarks", dependencies: ["Media", "TensorCore"]),
+        .target(name: "Benchmarks", dependencies: ["Media", "AudioFeatures", "TensorCore"]),
         .executableTarget(
             name: "concord",
             dependencies: [
-                "Media", "Corpora", "Synthesis", "Benchmarks", "TensorCore",
+                "Media", "AudioFeatures", "Corpora", "Synthesis", "Benchmarks", "TensorCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -47,6 +50,7 @@ let package = Package(
         .testTarget(name: "MediaTests", dependencies: ["Media", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "CorporaTests", dependencies: ["Corpora", "Synthesis", "TestSupport"]),
         .testTarget(name: "SynthesisTests", dependencies: ["Synthesis", "Corpora", "Media", "TestSupport"]),
+        .testTarget(name: "AudioFeaturesTests", dependencies: ["AudioFeatures", "TestSupport", "TensorCore"], exclude: ["Fixtures"]),
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport", "Media", "TensorCore"]),
     ]

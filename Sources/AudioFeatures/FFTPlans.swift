@@ -1,0 +1,60 @@
+import CFFTW
+import Foundation
+
+/// Batched real-to-complex FFTW plans (double precision), made once per (size, batch) and
+/// reused by every thread.
+///
+/// NOTE: the transform is computed in double precision: bins 100 dB or more below a frame's
+/// peak (a window's far side lobes) sit at single precision's rounding noise, so a float32
+/// FFT cannot give their logarithm to 1e-3; a double FFT can, and costs little at these sizes.
+///
+/// NOTE: FFTW's planner is not thread-safe, so planning is serialised by a lock; executing a
+/// plan with the new-array interface (`fftw_execute_dft_r2c`) is thread-safe, on arrays from
+/// `fftw_malloc` (the alignment the plan was made for).
+final class FFTPlans: @unchecked Sendable {
+    static let shared = FFTPlans()
+    private let lock = NSLock()
+    private var plans: [Int: OpaquePointer] = [:]
+
+    /// A plan transforming `batch` contiguous frames of `size` reals into `batch` rows of
+    /// `size/2 + 1` complex values.
+    func plan(size: Int, batch: Int) -> OpaquePointer {
+        let key = size &* 1_000_003 &+ batch
+        lock.lock()
+        defer { lock.unlock() }
+        if let p = plans[key] { return p }
+        let input = fftw_alloc_real(size * batch)!
+        let output = fftw_alloc_complex((size / 2 + 1) * batch)!
+        defer { fftw_free(input); fftw_free(output) }
+        var n = Int32(size)
+        let p = fftw_plan_many_dft_r2c(1, &n, Int32(batch), input, nil, 1, Int32(size),
+                                       output, nil, 1, Int32(size / 2 + 1), UInt32(FFTW_MEASURE))!
+        plans[key] = p
+        return p
+    }
+}
+
+/// Scratch arrays for one worker: frames in, spectra out (aligned by `fftw_malloc`).
+final class FFTScratch {
+    let size: Int
+    let batch: Int
+    let frames: UnsafeMutablePointer<Double>
+    let spectra: UnsafeMutablePointer<fftw_complex>
+    let plan: OpaquePointer
+
+    init(size: Int, batch: Int) {
+        self.size = size
+        self.batch = batch
+        frames = fftw_alloc_real(size * batch)!
+        spectra = fftw_alloc_complex((size / 2 + 1) * batch)!
+        plan = FFTPlans.shared.plan(size: size, batch: batch)
+    }
+
+    deinit {
+        fftw_free(frames)
+        fftw_free(spectra)
+    }
+
+    /// Transforms all `batch` frames (rows past the valid ones are transformed too, harmlessly).
+    func execute() { fftw_execute_dft_r2c(plan, frames, spectra) }
+}
