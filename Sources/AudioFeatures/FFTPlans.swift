@@ -40,6 +40,8 @@ final class FFTScratch {
     let batch: Int
     let frames: UnsafeMutablePointer<Double>
     let spectra: UnsafeMutablePointer<fftw_complex>
+    /// |X|^p of the batch in single precision, [batch, size/2 + 1].
+    let magnitudes: UnsafeMutablePointer<Float>
     let plan: OpaquePointer
 
     init(size: Int, batch: Int) {
@@ -47,14 +49,44 @@ final class FFTScratch {
         self.batch = batch
         frames = fftw_alloc_real(size * batch)!
         spectra = fftw_alloc_complex((size / 2 + 1) * batch)!
+        magnitudes = .allocate(capacity: (size / 2 + 1) * batch)
         plan = FFTPlans.shared.plan(size: size, batch: batch)
     }
 
     deinit {
         fftw_free(frames)
         fftw_free(spectra)
+        magnitudes.deallocate()
     }
 
     /// Transforms all `batch` frames (rows past the valid ones are transformed too, harmlessly).
     func execute() { fftw_execute_dft_r2c(plan, frames, spectra) }
+}
+
+/// Scratch arrays kept for reuse, so repeated calls (the training path, benchmarks) neither
+/// allocate nor fault in fresh pages every time.
+final class ScratchPool: @unchecked Sendable {
+    private let lock = NSLock()
+    private var free: [FFTScratch] = []
+
+    func take(size: Int, batch: Int) -> FFTScratch {
+        lock.lock()
+        if let i = free.firstIndex(where: { $0.size == size && $0.batch == batch }) {
+            let s = free.remove(at: i)
+            lock.unlock()
+            return s
+        }
+        lock.unlock()
+        return FFTScratch(size: size, batch: batch)
+    }
+
+    func give(_ scratch: FFTScratch) {
+        lock.lock()
+        if free.count < 16 { free.append(scratch) }
+        lock.unlock()
+    }
+}
+
+extension FFTScratch {
+    static let pool = ScratchPool()
 }

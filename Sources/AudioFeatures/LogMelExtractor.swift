@@ -60,10 +60,14 @@ public final class LogMelExtractor: @unchecked Sendable {
             out.withUnsafeMutableBufferPointer { o in
                 maxima.withUnsafeMutableBufferPointer { m in
                     nonisolated(unsafe) let (xs, os, ms) = (x, o, m)
+                    // Batches are handed out one at a time, so a worker whose core is busy
+                    // with something else takes fewer of them.
+                    let next = BatchCounter()
                     let work: @Sendable (Int) -> Void = { w in
-                        let scratch = FFTScratch(size: self.frontEnd.fftSize, batch: Self.batch)
+                        let scratch = FFTScratch.pool.take(size: self.frontEnd.fftSize, batch: Self.batch)
+                        defer { FFTScratch.pool.give(scratch) }
                         var localMax = -Float.infinity
-                        for b in stride(from: w, to: batches, by: workers) {
+                        while let b = next.take(below: batches) {
                             let first = b * Self.batch
                             let count = min(Self.batch, frames - first)
                             localMax = max(localMax, self.process(frames: first, count: count, samples: xs, scratch: scratch, out: os))
@@ -123,7 +127,8 @@ public final class LogMelExtractor: @unchecked Sendable {
                 let row = scratch.frames + j * n
                 let start = (first + j) * hop - padLeft
                 if start >= 0 && start + frameLength <= length {
-                    for i in 0..<frameLength { row[i] = Double(x[start + i]) * win[i] }
+                    let src = x.baseAddress! + start, w = win.baseAddress!
+                    for i in 0..<frameLength { row[i] = Double(src[i]) * w[i] }
                 } else {
                     for i in 0..<frameLength {
                         row[i] = Double(Self.sample(x, at: start + i, reflect: reflect)) * win[i]
@@ -133,30 +138,36 @@ public final class LogMelExtractor: @unchecked Sendable {
             }
         }
         scratch.execute()
-        var spectrum = [Float](repeating: 0, count: bins)
-        var largest = -Float.infinity
+        // |X|^p of every frame of the batch, then the mel projection of the batch, then compression.
         let raw = UnsafeMutableRawPointer(scratch.spectra).assumingMemoryBound(to: Double.self)
-        spectrum.withUnsafeMutableBufferPointer { s in
-            for j in 0..<count {
-                let c = raw + j * bins * 2
-                if frontEnd.power == 2 {
-                    for k in 0..<bins { s[k] = Float(c[2 * k] * c[2 * k] + c[2 * k + 1] * c[2 * k + 1]) }
-                } else {
-                    for k in 0..<bins { s[k] = Float((c[2 * k] * c[2 * k] + c[2 * k + 1] * c[2 * k + 1]).squareRoot()) }
-                }
-                let o = out.baseAddress! + (first + j) * bands
-                if let fb = filterbank { fb.apply(s.baseAddress!, into: o) } else { o.update(from: s.baseAddress!, count: bins) }
-                switch frontEnd.compression {
-                case .log(let epsilon):
-                    let e = Float(epsilon)
-                    for b in 0..<bands { o[b] = Foundation.log(o[b] + e) }
-                case .decibels(let amin, _, _):
-                    let a = Float(amin)
-                    for b in 0..<bands {
-                        o[b] = 10 * log10(max(o[b], a))
-                        largest = max(largest, o[b])
-                    }
-                }
+        let spectra = scratch.magnitudes
+        for j in 0..<count {
+            let c = raw + j * bins * 2
+            let s = spectra + j * bins
+            if frontEnd.power == 2 {
+                for k in 0..<bins { s[k] = Float(c[2 * k] * c[2 * k] + c[2 * k + 1] * c[2 * k + 1]) }
+            } else {
+                for k in 0..<bins { s[k] = Float((c[2 * k] * c[2 * k] + c[2 * k + 1] * c[2 * k + 1]).squareRoot()) }
+            }
+        }
+        let o = out.baseAddress! + first * bands
+        if let fb = filterbank {
+            fb.apply(spectra, frames: count, into: o, outStride: bands)
+        } else {
+            o.update(from: spectra, count: count * bins)
+        }
+        var largest = -Float.infinity
+        let values = count * bands
+        switch frontEnd.compression {
+        case .log(let epsilon):
+            let e = Float(epsilon)
+            for i in 0..<values { o[i] = fastLog(o[i] + e) }
+        case .decibels(let amin, _, _):
+            let a = Float(amin)
+            let scale: Float = 10 / 2.302585093  // 10 log10(x) = (10 / ln 10) ln x
+            for i in 0..<values {
+                o[i] = scale * fastLog(max(o[i], a))
+                largest = max(largest, o[i])
             }
         }
         return largest
@@ -173,5 +184,19 @@ public final class LogMelExtractor: @unchecked Sendable {
         var u = t % period
         if u < 0 { u += period }
         return x[u < n ? u : period - u]
+    }
+}
+
+/// Hands out 0, 1, 2, … to whichever thread asks next.
+final class BatchCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = 0
+
+    func take(below limit: Int) -> Int? {
+        lock.lock()
+        defer { lock.unlock() }
+        guard value < limit else { return nil }
+        value += 1
+        return value - 1
     }
 }

@@ -43,8 +43,12 @@ public struct MelFilterbank: Sendable {
     public let bins: Int
     /// Dense weights, row-major [bands, bins] (Float32, as librosa returns them).
     public let weights: [Float]
-    /// For each band, the first bin with a non-zero weight and the weights from there on.
-    let runs: [(start: Int, weights: [Float])]
+    /// Each band's run of non-zero weights, flattened: band b covers bins
+    /// `runStart[b] ..< runStart[b] + runLength[b]` with weights `runWeights[runOffset[b]...]`.
+    let runStart: [Int]
+    let runLength: [Int]
+    let runOffset: [Int]
+    let runWeights: [Float]
 
     /// - Parameters: `sampleRate`, `fftSize` (bins = fftSize/2 + 1), `bands`, `fMin`, `fMax` in Hz.
     public init(sampleRate: Int, fftSize: Int, bands: Int, fMin: Double, fMax: Double,
@@ -82,28 +86,43 @@ public struct MelFilterbank: Sendable {
         self.bands = bands
         self.bins = bins
         self.weights = w.map { Float($0) }
-        var runs: [(Int, [Float])] = []
+        var starts: [Int] = [], lengths: [Int] = [], offsets: [Int] = [], flat: [Float] = []
         for b in 0..<bands {
             let row = Array(self.weights[(b * bins)..<((b + 1) * bins)])
-            guard let first = row.firstIndex(where: { $0 != 0 }), let last = row.lastIndex(where: { $0 != 0 }) else {
-                runs.append((0, []))
-                continue
-            }
-            runs.append((first, Array(row[first...last])))
+            let first = row.firstIndex { $0 != 0 } ?? 0
+            let last = row.lastIndex { $0 != 0 } ?? -1
+            starts.append(first)
+            lengths.append(max(0, last - first + 1))
+            offsets.append(flat.count)
+            if last >= first { flat.append(contentsOf: row[first...last]) }
         }
-        self.runs = runs
+        runStart = starts
+        runLength = lengths
+        runOffset = offsets
+        runWeights = flat
     }
 
     /// `mel[b] = Σ_k weights[b, k] · spectrum[k]` for one frame. `spectrum: [bins]`, `out: [bands]`.
-    @inline(__always)
-    func apply(_ spectrum: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>) {
-        for b in 0..<bands {
-            let run = runs[b]
-            var s: Float = 0
-            run.weights.withUnsafeBufferPointer { w in
-                for i in 0..<w.count { s += w[i] * spectrum[run.start + i] }
+    /// `frames` rows at once: `spectra: [frames, bins]`, `out` rows `outStride` apart.
+    func apply(_ spectra: UnsafePointer<Float>, frames: Int, into out: UnsafeMutablePointer<Float>, outStride: Int) {
+        runStart.withUnsafeBufferPointer { start in
+            runLength.withUnsafeBufferPointer { length in
+                runOffset.withUnsafeBufferPointer { offset in
+                    runWeights.withUnsafeBufferPointer { w in
+                        for f in 0..<frames {
+                            let spectrum = spectra + f * bins
+                            let o = out + f * outStride
+                            for b in 0..<bands {
+                                let x = spectrum + start[b]
+                                let wb = w.baseAddress! + offset[b]
+                                var s: Float = 0
+                                for i in 0..<length[b] { s += wb[i] * x[i] }
+                                o[b] = s
+                            }
+                        }
+                    }
+                }
             }
-            out[b] = s
         }
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import AudioFeatures
 import Benchmarks
 import Foundation
 import Media
@@ -9,12 +10,13 @@ struct BenchCommand: ParsableCommand {
         commandName: "bench",
         abstract: "Time a reference workload, beside its peer on the same work where one is installed.",
         discussion: """
-        Workloads: decode (every 3rd frame of a 60 s 640x360 file at 112x112 plus its audio at 16 kHz; \
+        Workloads: logmel (10 minutes of 16 kHz audio to the default log-mel; peer: librosa with \
+        --python), decode (every 3rd frame of a 60 s 640x360 file at 112x112 plus its audio at 16 kHz; \
         peer: the ffmpeg CLI doing the same work) and clips (100 random 0.96 s clips: 8 frames at 112x112 \
         and 15360 audio samples each). Figures are medians of --reps runs.
         """)
 
-    @Argument(help: "decode, clips or all.")
+    @Argument(help: "logmel, decode, clips or all.")
     var workload: String
 
     @Option(help: "The media file to use (default: a 60 s 640x360 H.264+AAC file made once in the temporary folder).")
@@ -26,6 +28,9 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Clips for the clips workload.")
     var clips: Int = 100
 
+    @Option(help: "A Python with librosa (and soundfile) to time as the logmel peer, e.g. a venv's python.")
+    var python: String?
+
     @Flag(name: .long, help: "Skip the peer.")
     var noPeer = false
 
@@ -36,10 +41,21 @@ struct BenchCommand: ParsableCommand {
 
     func run() throws {
         global.apply()
-        let known = ["decode", "clips"]
+        let known = ["decode", "clips", "logmel"]
         let selected = workload == "all" ? known : [workload]
         guard selected.allSatisfy(known.contains) else {
             throw ValidationError("unknown workload '\(workload)' (known: \(known.joined(separator: ", ")), all)")
+        }
+        var results: [BenchmarkResult] = []
+        if selected.contains("logmel") {
+            let result = try benchLogmel()
+            results.append(result)
+            if json { try printJSONLine(result) }
+        }
+        let mediaWorkloads = selected.filter { $0 != "logmel" }
+        if mediaWorkloads.isEmpty {
+            if !json { printTable(results) }
+            return
         }
         let file: String
         if let input {
@@ -48,8 +64,7 @@ struct BenchCommand: ParsableCommand {
             if !MediaBenchmarks.testFileExists { note("making the 60 s 640x360 test file (once)…") }
             file = try MediaBenchmarks.testFile()
         }
-        var results: [BenchmarkResult] = []
-        for w in selected {
+        for w in mediaWorkloads {
             let result = w == "decode" ? try benchDecode(file) : try benchClips(file)
             results.append(result)
             if json { try printJSONLine(result) }
@@ -87,6 +102,22 @@ struct BenchCommand: ParsableCommand {
                                detail: ["file": file, "clips": String(clips),
                                         "clip": "8 frames every 3rd frame at 112x112 + 15360 samples at 16 kHz",
                                         "peer_reference": "PyAV: 155-200 ms a clip on this machine kind (../shared/peers/media_bench.py)"])
+    }
+
+    func benchLogmel() throws -> BenchmarkResult {
+        let samples = AudioBenchmarks.testSignal()
+        let (times, frames) = try AudioBenchmarks.logmel(samples, reps: reps, threads: Threads.count)
+        var result = BenchmarkResult(workload: "logmel", value: median(times), unit: "s", threads: Threads.count,
+                                     peakRSSMB: peakResidentMegabytes(), repetitions: times,
+                                     detail: ["audio": "600 s at 16 kHz", "frames": String(frames), "front_end": FrontEnd.default.json,
+                                              "peer_reference": "torchaudio 0.29-0.31 s, librosa 0.37 s, C floor (FFTW + sgemm) 0.06-0.07 s on this machine kind (../shared/peers)"])
+        if !noPeer, let python, let peer = try AudioBenchmarks.librosaPeer(python: python, samples: samples, reps: reps, threads: Threads.count) {
+            result.peer = "librosa (\(python))"
+            result.peerValue = median(peer)
+            result.speedup = median(peer) / median(times)
+            result.detail["peer_repetitions"] = peer.map { String(format: "%.3f", $0) }.joined(separator: ",")
+        }
+        return result
     }
 
     func printTable(_ results: [BenchmarkResult]) {

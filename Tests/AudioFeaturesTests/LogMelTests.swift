@@ -1,4 +1,4 @@
-import AudioFeatures
+@testable import AudioFeatures
 import Foundation
 import TensorCore
 import TestSupport
@@ -136,5 +136,20 @@ func fixture(_ name: String) throws -> (values: [Float], shape: [Int]) {
             let back = try JSONDecoder().decode(FrontEnd.self, from: Data(fe.json.utf8))
             #expect(back == fe)
         }
+    }
+}
+
+@Suite struct FastLogTests {
+    @Test func agreesWithTheLibraryLogarithm() {
+        var worst: Double = 0
+        var x: Float = 1e-10
+        while x < 1e12 {
+            for f: Float in [1, 1.1, 1.4142, 1.4143, 1.7, 1.99] {
+                let v = x * f
+                worst = max(worst, abs(Double(fastLog(v)) - log(Double(v))))
+            }
+            x *= 2
+        }
+        #expect(worst < 2e-6, "largest error \(worst)")
     }
 }

@@ -1,0 +1,73 @@
+import AudioFeatures
+import Foundation
+import Media
+import TensorCore
+
+/// The `logmel` workload of `reference-workloads.md`: 10 minutes of 16 kHz mono audio to the
+/// default log-mel front-end, and librosa on the same samples as the peer (when a Python with
+/// librosa is given).
+public enum AudioBenchmarks {
+    public static let seconds = 600
+    public static let rate = 16000
+
+    /// A deterministic 10-minute test signal: noise, tones with slowly changing loudness and a
+    /// wobbling tone (the shape of the peers' signal), peak 0.9.
+    public static func testSignal() -> [Float] {
+        var rng = SeededRandom(seed: 1234)
+        let n = rate * seconds
+        var x = [Float](repeating: 0, count: n)
+        for i in 0..<n {
+            let t = Double(i) / Double(rate)
+            var v = 0.05 * rng.normal()
+            for (f, a) in [(220.0, 0.2), (440.0, 0.15), (1000.0, 0.1), (3150.0, 0.05)] {
+                v += a * 0.5 * (1 + sin(2 * .pi * t / (7 + f / 1000))) * sin(2 * .pi * f * t)
+            }
+            v += 0.1 * sin(2 * .pi * (300 + 200 * sin(2 * .pi * t / 5)) * t)
+            x[i] = Float(v)
+        }
+        let peak = x.map(abs).max() ?? 1
+        return x.map { $0 / peak * 0.9 }
+    }
+
+    /// Times `reps` runs of the default front-end over `samples` (after one warm-up that makes
+    /// the FFTW plans).
+    public static func logmel(_ samples: [Float], reps: Int, threads: Int) throws -> (times: [Double], frames: Int) {
+        let extractor = LogMelExtractor(.default)
+        var out = try extractor.compute(samples, sampleRate: rate, threads: threads)
+        let times = try timeRepeated(reps) { out = try extractor.compute(samples, sampleRate: rate, threads: threads) }
+        return (times, out.count / FrontEnd.default.bands)
+    }
+
+    /// librosa on the same samples (a WAV written here), timed inside Python, median of `reps`
+    /// after a warm-up; nil when `python` cannot import librosa.
+    public static func librosaPeer(python: String, samples: [Float], reps: Int, threads: Int) throws -> [Double]? {
+        let wav = NSTemporaryDirectory() + "concord-bench-logmel.wav"
+        try SoundFile.writeWAV(AudioBuffer(sampleRate: rate, channels: 1, samples: samples), to: wav, encoding: .float32)
+        defer { try? FileManager.default.removeItem(atPath: wav) }
+        let script = """
+        import json, time, sys
+        import numpy as np, soundfile as sf, librosa
+        y, sr = sf.read(sys.argv[1], dtype="float32")
+        f = lambda: np.log(librosa.feature.melspectrogram(y=y, sr=sr, n_fft=512, win_length=400, hop_length=160, window="hann", center=True, pad_mode="reflect", power=2.0, n_mels=64, fmin=125.0, fmax=7500.0, htk=True, norm=None) + 1e-6)
+        f()
+        times = []
+        for _ in range(int(sys.argv[2])):
+            t0 = time.perf_counter(); f(); times.append(time.perf_counter() - t0)
+        print(json.dumps(times))
+        """
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: python)
+        process.arguments = ["-c", script, wav, String(reps)]
+        var env = ProcessInfo.processInfo.environment
+        for k in ["OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"] { env[k] = String(threads) }
+        process.environment = env
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { return nil }
+        return try? JSONDecoder().decode([Double].self, from: data)
+    }
+}
