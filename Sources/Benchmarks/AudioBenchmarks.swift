@@ -12,7 +12,7 @@ public enum AudioBenchmarks {
 
     /// A deterministic 10-minute test signal: noise, tones with slowly changing loudness and a
     /// wobbling tone (the shape of the peers' signal), peak 0.9.
-    public static func testSignal() -> [Float] {
+    public static func testSignal(seconds: Int = seconds) -> [Float] {
         var rng = SeededRandom(seed: 1234)
         let n = rate * seconds
         var x = [Float](repeating: 0, count: n)

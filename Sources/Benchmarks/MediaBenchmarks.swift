@@ -1,3 +1,4 @@
+import AudioFeatures
 import Foundation
 import Media
 import TensorCore
@@ -123,22 +124,27 @@ public enum MediaBenchmarks {
         return (0..<count).map { _ in rng.uniform(0, duration - clipDuration - 0.1) }
     }
 
-    /// Reads `starts.count` clips: 8 frames every 3rd frame at 112x112 and 0.96 s of 16 kHz mono
-    /// audio each. Requests go in time order so one forward pass serves them; video and audio
-    /// run on two threads at once.
-    public static func clips(file: String, starts: [Double]) throws -> (frames: VideoFrames, audio: [[Float]]) {
+    /// Reads `starts.count` clips: 8 frames every 3rd frame at 112x112, 0.96 s of 16 kHz mono
+    /// audio and its log-mel (default front-end, 96 frames x 64 bands: the frame past the clip
+    /// is dropped) each. Requests go in time order so one forward pass serves them; video and
+    /// audio (with its log-mel) run on two threads at once.
+    public static func clips(file: String, starts: [Double]) throws -> (frames: VideoFrames, audio: [[Float]], logmel: [[Float]]) {
         let video = try VideoReader(path: file)
         let step = 3 / video.info.frameRate
         let times = starts.flatMap { s in (0..<clipFrames).map { s + Double($0) * step } }
         nonisolated(unsafe) var audio = [[Float]](repeating: [], count: starts.count)
+        nonisolated(unsafe) var logmel = [[Float]](repeating: [], count: starts.count)
         nonisolated(unsafe) var audioError: Error? = nil
         let group = DispatchGroup()
         group.enter()
         Thread.detachNewThread {
             do {
                 let reader = try AudioReader(path: file, rate: audioRate)
+                let extractor = LogMelExtractor(.default)
+                let keep = 96 * FrontEnd.default.bands
                 for k in starts.indices.sorted(by: { starts[$0] < starts[$1] }) {
                     audio[k] = try reader.read(start: starts[k], duration: clipDuration)
+                    logmel[k] = Array(try extractor.compute(audio[k], sampleRate: audioRate, threads: 1).prefix(keep))
                 }
             } catch { audioError = error }
             group.leave()
@@ -146,6 +152,6 @@ public enum MediaBenchmarks {
         let frames = try video.frames(at: times, geometry: .clip112)
         group.wait()
         if let audioError { throw audioError }
-        return (frames, audio)
+        return (frames, audio, logmel)
     }
 }

@@ -13,7 +13,7 @@ struct BenchCommand: ParsableCommand {
         Workloads: logmel (10 minutes of 16 kHz audio to the default log-mel; peer: librosa with \
         --python), decode (every 3rd frame of a 60 s 640x360 file at 112x112 plus its audio at 16 kHz; \
         peer: the ffmpeg CLI doing the same work) and clips (100 random 0.96 s clips: 8 frames at 112x112 \
-        and 15360 audio samples each). Figures are medians of --reps runs.
+        and 15360 audio samples and their 96x64 log-mel each). Figures are medians of --reps runs.
         """)
 
     @Argument(help: "logmel, decode, clips or all.")
@@ -27,6 +27,9 @@ struct BenchCommand: ParsableCommand {
 
     @Option(help: "Clips for the clips workload.")
     var clips: Int = 100
+
+    @Option(help: "Seconds of audio for the logmel workload (the reference workload is 600).")
+    var seconds: Int = AudioBenchmarks.seconds
 
     @Option(help: "A Python with librosa (and soundfile) to time as the logmel peer, e.g. a venv's python.")
     var python: String?
@@ -100,16 +103,16 @@ struct BenchCommand: ParsableCommand {
         return BenchmarkResult(workload: "clips", value: median(perClip), unit: "ms/clip", threads: Threads.count,
                                peakRSSMB: peakResidentMegabytes(), repetitions: perClip,
                                detail: ["file": file, "clips": String(clips),
-                                        "clip": "8 frames every 3rd frame at 112x112 + 15360 samples at 16 kHz",
+                                        "clip": "8 frames every 3rd frame at 112x112 + 15360 samples at 16 kHz + their 96x64 log-mel",
                                         "peer_reference": "PyAV: 155-200 ms a clip on this machine kind (../shared/peers/media_bench.py)"])
     }
 
     func benchLogmel() throws -> BenchmarkResult {
-        let samples = AudioBenchmarks.testSignal()
+        let samples = AudioBenchmarks.testSignal(seconds: seconds)
         let (times, frames) = try AudioBenchmarks.logmel(samples, reps: reps, threads: Threads.count)
         var result = BenchmarkResult(workload: "logmel", value: median(times), unit: "s", threads: Threads.count,
                                      peakRSSMB: peakResidentMegabytes(), repetitions: times,
-                                     detail: ["audio": "600 s at 16 kHz", "frames": String(frames), "front_end": FrontEnd.default.json,
+                                     detail: ["audio": "\(seconds) s at 16 kHz", "frames": String(frames), "front_end": FrontEnd.default.json,
                                               "peer_reference": "torchaudio 0.29-0.31 s, librosa 0.37 s, C floor (FFTW + sgemm) 0.06-0.07 s on this machine kind (../shared/peers)"])
         if !noPeer, let python, let peer = try AudioBenchmarks.librosaPeer(python: python, samples: samples, reps: reps, threads: Threads.count) {
             result.peer = "librosa (\(python))"

@@ -1,4 +1,5 @@
 import ArgumentParser
+import AudioFeatures
 import Foundation
 import Media
 import TensorCore
@@ -7,7 +8,7 @@ struct FeaturesCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "features",
         abstract: "Write frames or audio of a media file to a NumPy .npy file.",
-        subcommands: [Frames.self, Audio.self])
+        subcommands: [Frames.self, Audio.self, LogMel.self])
 
     struct Frames: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -59,6 +60,53 @@ struct FeaturesCommand: ParsableCommand {
             }
             try NPY.write(samples, shape: [samples.count], to: out)
             print("wrote \(out): float32 [\(samples.count)] at \(rate) Hz")
+        }
+    }
+
+    struct LogMel: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "logmel",
+            abstract: "A log-mel (or log linear) spectrogram as float32 [frames, bands].",
+            discussion: """
+            Presets: default (16 kHz, 64 HTK mels 125-7500 Hz, log(x + 1e-6)), vggish (the AudioSet VGGish \
+            release), openl3-mel128 (48 kHz, 128 Slaney mels, dB), linear-logspec (257 bins, log(x + 1e-7)). \
+            The audio is read at the preset's rate (down-mixed and resampled as `features audio`). The preset's \
+            full parameters are written beside the array as X.json.
+            """)
+
+        @Argument(help: "A media or audio file.") var file: String
+        @Option(help: "default, vggish, openl3-mel128 or linear-logspec.") var preset: String = "default"
+        @Option(help: "Start, seconds.") var start: Double = 0
+        @Option(help: "Duration, seconds (default: to the end).") var duration: Double?
+        @Option(help: "The .npy file to write.") var out: String
+        @OptionGroup var global: GlobalOptions
+
+        func run() throws {
+            global.apply()
+            guard let frontEnd = FrontEnd.preset(named: preset) else {
+                throw ValidationError("unknown preset '\(preset)' (known: \(FrontEnd.presets.map(\.name).joined(separator: ", ")))")
+            }
+            let reader = try AudioReader(path: file, rate: frontEnd.sampleRate)
+            let samples: [Float]
+            if let duration {
+                samples = try reader.read(start: start, duration: duration)
+            } else if start > 0 {
+                samples = try reader.read(start: start, duration: reader.info.duration - start)
+            } else {
+                samples = try reader.readAll()
+            }
+            let features: [Float]
+            do {
+                features = try LogMelExtractor(frontEnd).compute(samples, sampleRate: frontEnd.sampleRate)
+            } catch {
+                throw MediaError.invalidArgument(file, reason: "\(error)")
+            }
+            let frames = features.count / frontEnd.bands
+            try NPY.write(features, shape: [frames, frontEnd.bands], to: out)
+            let sidecar = (out as NSString).deletingPathExtension + ".json"
+            try writeAtomically(Data(frontEnd.json.utf8), to: sidecar)
+            print("wrote \(out): float32 [\(frames), \(frontEnd.bands)] (\(frontEnd.name) front-end; parameters in \(sidecar))")
+            if frames == 0 { note("note: \(file): the audio is shorter than one \(frontEnd.name) frame (\(frontEnd.winLength) samples)") }
         }
     }
 }

@@ -44,6 +44,20 @@ import Testing
         #expect(try NPY.header(path: dir + "/n.npy").shape == [5, 240, 320, 3])
     }
 
+    @Test func featuresLogmelWritesFramesByBandsAndItsParameters() throws {
+        let dir = makeTemporaryDirectory()
+        let r = try runConcord(["features", "logmel", fixtures + "/h264.mp4", "--start", "0.5", "--duration", "0.96", "--out", dir + "/m.npy"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(try NPY.header(path: dir + "/m.npy").shape == [97, 64])
+        let meta = try String(contentsOfFile: dir + "/m.json", encoding: .utf8)
+        #expect(meta.contains("\"name\":\"default\"") && meta.contains("\"melBands\":64"))
+        let v = try runConcord(["features", "logmel", fixtures + "/tone.wav", "--preset", "vggish", "--out", dir + "/v.npy"])
+        #expect(v.status == 0, "\(v.stderr)")
+        #expect(try NPY.header(path: dir + "/v.npy").shape == [98, 64])
+        try expectFailure(["features", "logmel", fixtures + "/h264.mp4", "--preset", "nope", "--out", dir + "/x.npy"], mentions: ["unknown preset"])
+        try expectFailure(["features", "logmel", fixtures + "/video_only.mp4", "--out", dir + "/x.npy"], mentions: ["video_only.mp4", "no audio stream"])
+    }
+
     @Test func badInputsFailWithClearMessages() throws {
         let dir = makeTemporaryDirectory()
         try expectFailure(["inspect", "/nonexistent/v.mp4"], mentions: ["/nonexistent/v.mp4", "no such"])
@@ -108,6 +122,14 @@ import Testing
         #expect(dobj?["unit"] as? String == "s")
         #expect((dobj?["detail"] as? [String: String])?["frames"] == "25")
         #expect(dobj?["peer_value"] as? Double != nil, "the ffmpeg CLI peer runs when ffmpeg is installed")
+    }
+
+    @Test func benchLogmelPrintsSeconds() throws {
+        let r = try runConcord(["bench", "logmel", "--seconds", "5", "--reps", "1", "--json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let obj = try JSONSerialization.jsonObject(with: r.stdout) as? [String: Any]
+        #expect(obj?["workload"] as? String == "logmel" && obj?["unit"] as? String == "s")
+        #expect((obj?["detail"] as? [String: String])?["frames"] == "501")
     }
 
     @Test func demoRuns() throws {
