@@ -61,6 +61,12 @@ public final class AudioReader {
         return Array(buffer[max(0, -bufferStart)...])
     }
 
+    /// From `start` for `duration` seconds, or to the end of the stream when `duration` is nil.
+    public func read(start: Double, upTo duration: Double?) throws -> [Float] {
+        if let duration { return try read(start: start, duration: duration) }
+        return start > 0 ? try read(start: start, duration: info.duration - start) : try readAll()
+    }
+
     /// `round(duration * rate)` samples starting at `start` seconds.
     public func read(start: Double, duration: Double) throws -> [Float] {
         guard start >= 0, duration > 0 else {

@@ -49,15 +49,7 @@ struct FeaturesCommand: ParsableCommand {
 
         func run() throws {
             global.apply()
-            let reader = try AudioReader(path: file, rate: rate)
-            let samples: [Float]
-            if let duration {
-                samples = try reader.read(start: start, duration: duration)
-            } else if start > 0 {
-                samples = try reader.read(start: start, duration: reader.info.duration - start)
-            } else {
-                samples = try reader.readAll()
-            }
+            let samples = try AudioReader(path: file, rate: rate).read(start: start, upTo: duration)
             try NPY.write(samples, shape: [samples.count], to: out)
             print("wrote \(out): float32 [\(samples.count)] at \(rate) Hz")
         }
@@ -86,15 +78,7 @@ struct FeaturesCommand: ParsableCommand {
             guard let frontEnd = FrontEnd.preset(named: preset) else {
                 throw ValidationError("unknown preset '\(preset)' (known: \(FrontEnd.presets.map(\.name).joined(separator: ", ")))")
             }
-            let reader = try AudioReader(path: file, rate: frontEnd.sampleRate)
-            let samples: [Float]
-            if let duration {
-                samples = try reader.read(start: start, duration: duration)
-            } else if start > 0 {
-                samples = try reader.read(start: start, duration: reader.info.duration - start)
-            } else {
-                samples = try reader.readAll()
-            }
+            let samples = try AudioReader(path: file, rate: frontEnd.sampleRate).read(start: start, upTo: duration)
             let features: [Float]
             do {
                 features = try LogMelExtractor(frontEnd).compute(samples, sampleRate: frontEnd.sampleRate)
