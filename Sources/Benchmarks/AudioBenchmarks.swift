@@ -38,9 +38,9 @@ public enum AudioBenchmarks {
         return (times, out.count / FrontEnd.default.bands)
     }
 
-    /// librosa on the same samples (a WAV written here), timed inside Python, median of `reps`
-    /// after a warm-up; nil when `python` cannot import librosa.
-    public static func librosaPeer(python: String, samples: [Float], reps: Int, threads: Int) throws -> [Double]? {
+    /// librosa (and torchaudio, when it imports) on the same samples (a WAV written here), timed
+    /// inside Python, `reps` runs after a warm-up each; nil when `python` cannot import librosa.
+    public static func pythonPeers(python: String, samples: [Float], reps: Int, threads: Int) throws -> [String: [Double]]? {
         let wav = NSTemporaryDirectory() + "concord-bench-logmel.wav"
         try SoundFile.writeWAV(AudioBuffer(sampleRate: rate, channels: 1, samples: samples), to: wav, encoding: .float32)
         defer { try? FileManager.default.removeItem(atPath: wav) }
@@ -49,15 +49,27 @@ public enum AudioBenchmarks {
         import numpy as np, soundfile as sf, librosa
         y, sr = sf.read(sys.argv[1], dtype="float32")
         f = lambda: np.log(librosa.feature.melspectrogram(y=y, sr=sr, n_fft=512, win_length=400, hop_length=160, window="hann", center=True, pad_mode="reflect", power=2.0, n_mels=64, fmin=125.0, fmax=7500.0, htk=True, norm=None) + 1e-6)
-        f()
-        times = []
-        for _ in range(int(sys.argv[2])):
-            t0 = time.perf_counter(); f(); times.append(time.perf_counter() - t0)
-        print(json.dumps(times))
+        def timed(g):
+            g()
+            out = []
+            for _ in range(int(sys.argv[2])):
+                t0 = time.perf_counter(); g(); out.append(time.perf_counter() - t0)
+            return out
+        result = {"librosa": timed(f)}
+        try:
+            import torch, torchaudio
+            torch.set_num_threads(int(sys.argv[3]))
+            mel = torchaudio.transforms.MelSpectrogram(sample_rate=16000, n_fft=512, win_length=400, hop_length=160, f_min=125.0, f_max=7500.0, n_mels=64, power=2.0, center=True, pad_mode="reflect", norm=None, mel_scale="htk")
+            yt = torch.from_numpy(y)
+            with torch.inference_mode():
+                result["torchaudio"] = timed(lambda: torch.log(mel(yt) + 1e-6))
+        except ImportError:
+            pass
+        print(json.dumps(result))
         """
         let process = Process()
         process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = ["-c", script, wav, String(reps)]
+        process.arguments = ["-c", script, wav, String(reps), String(threads)]
         var env = ProcessInfo.processInfo.environment
         for k in ["OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"] { env[k] = String(threads) }
         process.environment = env
@@ -68,6 +80,6 @@ public enum AudioBenchmarks {
         let data = pipe.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         guard process.terminationStatus == 0 else { return nil }
-        return try? JSONDecoder().decode([Double].self, from: data)
+        return try? JSONDecoder().decode([String: [Double]].self, from: data)
     }
 }

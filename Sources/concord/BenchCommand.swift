@@ -114,11 +114,16 @@ struct BenchCommand: ParsableCommand {
                                      peakRSSMB: peakResidentMegabytes(), repetitions: times,
                                      detail: ["audio": "\(seconds) s at 16 kHz", "frames": String(frames), "front_end": FrontEnd.default.json,
                                               "peer_reference": "torchaudio 0.29-0.31 s, librosa 0.37 s, C floor (FFTW + sgemm) 0.06-0.07 s on this machine kind (../shared/peers)"])
-        if !noPeer, let python, let peer = try AudioBenchmarks.librosaPeer(python: python, samples: samples, reps: reps, threads: Threads.count) {
+        if !noPeer, let python, let peers = try AudioBenchmarks.pythonPeers(python: python, samples: samples, reps: reps, threads: Threads.count),
+           let librosa = peers["librosa"] {
             result.peer = "librosa (\(python))"
-            result.peerValue = median(peer)
-            result.speedup = median(peer) / median(times)
-            result.detail["peer_repetitions"] = peer.map { String(format: "%.3f", $0) }.joined(separator: ",")
+            result.peerValue = median(librosa)
+            result.speedup = median(librosa) / median(times)
+            result.detail["peer_repetitions"] = librosa.map { String(format: "%.3f", $0) }.joined(separator: ",")
+            if let torchaudio = peers["torchaudio"] {
+                result.detail["torchaudio_median_s"] = String(format: "%.4f", median(torchaudio))
+                result.detail["speedup_vs_torchaudio"] = String(format: "%.2f", median(torchaudio) / median(times))
+            }
         }
         return result
     }
@@ -132,6 +137,9 @@ struct BenchCommand: ParsableCommand {
             print(pad(r.workload, 10) + pad(ours, 19) + pad(peer, 21) + pad(speedup, 9) + pad(String(r.threads), 9)
                   + String(format: "%.0f MB", r.peakRSSMB))
             if let p = r.peer { print("  peer: \(p)") }
+            if let t = r.detail["torchaudio_median_s"], let x = r.detail["speedup_vs_torchaudio"] {
+                print("  torchaudio (same run): \(t) s, Concord \(x)x faster")
+            }
             if let ref = r.detail["peer_reference"] { print("  \(ref)") }
         }
     }

@@ -46,6 +46,20 @@ func fixture(_ name: String) throws -> (values: [Float], shape: [Int]) {
         }
     }
 
+    /// torchaudio (2.11, float64) where it has the preset's options.
+    @Test(arguments: ["default", "linear-logspec"])
+    func presetMatchesTorchaudio(preset: String) throws {
+        let fe = try #require(FrontEnd.preset(named: preset))
+        for signal in ["noise", "chirp", "tones", "bursts"] {
+            let (x, _) = try fixture("signal_\(signal)_16000.npy")
+            let (expected, shape) = try fixture("torchaudio_\(preset)_\(signal).npy")
+            let got = try LogMelExtractor(fe).compute(x, sampleRate: 16000)
+            #expect(shape == [fe.frameCount(samples: x.count), fe.bands])
+            let diff = maxAbsoluteDifference(got, expected)
+            #expect(diff <= 1e-3, "\(preset)/\(signal) vs torchaudio: max abs difference \(diff)")
+        }
+    }
+
     /// The FFTW path against a naive double-precision DFT of the same frames.
     @Test func fftwAgreesWithANaiveDFT() throws {
         var fe = FrontEnd.linearLogSpec

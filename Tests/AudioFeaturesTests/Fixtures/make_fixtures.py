@@ -1,8 +1,8 @@
 """Reference log-mel fixtures for Concord's audio front-end (Tests/AudioFeaturesTests).
 
 usage: python make_fixtures.py          (writes *.npy beside this file)
-Needs numpy and librosa (made with librosa 0.11.0, numpy 2.x). torchaudio is used for the
-`default` preset when importable (it was not installed when these were made).
+Needs numpy and librosa (made with librosa 0.11.0, numpy 2.x) and, for the torchaudio
+fixtures of `default` and `linear-logspec`, torch and torchaudio (made with 2.11.0).
 
 For every test signal and every preset it writes the input (float32) and the output
 [frames, bands] (float32), computed in float64 from the float32 input. VGGish's front-end is not in librosa; `vggish_reference` below
@@ -108,13 +108,22 @@ def main():
     try:
         import torch
         import torchaudio
-        y = np.load(os.path.join(HERE, "signal_tones_16000.npy"))
-        t = torchaudio.transforms.MelSpectrogram(sample_rate=16000, n_fft=512, win_length=400, hop_length=160,
-                                                 f_min=125.0, f_max=7500.0, n_mels=64, power=2.0, center=True,
-                                                 pad_mode="reflect", norm=None, mel_scale="htk")
-        save("torchaudio_default_tones.npy", torch.log(t(torch.from_numpy(y)) + 1e-6).numpy().T)
+        # torchaudio has the options of `default` and `linear-logspec` (not VGGish's triangles,
+        # nor librosa's constant-padded dB). Computed in float64 like the librosa fixtures, the
+        # window too (torch.hann_window is float32 by default, which moves the far side lobes).
+        hann64 = lambda n: torch.hann_window(n, dtype=torch.float64)
+        mel = torchaudio.transforms.MelSpectrogram(sample_rate=16000, n_fft=512, win_length=400, hop_length=160,
+                                                   f_min=125.0, f_max=7500.0, n_mels=64, power=2.0, center=True,
+                                                   pad_mode="reflect", norm=None, mel_scale="htk",
+                                                   window_fn=hann64).double()
+        spec = torchaudio.transforms.Spectrogram(n_fft=512, win_length=400, hop_length=160, power=2.0, center=True,
+                                                 pad_mode="reflect", window_fn=hann64).double()
+        for name in ["noise", "chirp", "tones", "bursts"]:
+            y = torch.from_numpy(np.load(os.path.join(HERE, f"signal_{name}_16000.npy")).astype(np.float64))
+            save(f"torchaudio_default_{name}.npy", torch.log(mel(y) + 1e-6).numpy().T)
+            save(f"torchaudio_linear-logspec_{name}.npy", torch.log(spec(y) + 1e-7).numpy().T)
     except ImportError:
-        print("torchaudio not installed: no torchaudio fixture")
+        print("torchaudio not installed: no torchaudio fixtures")
     mels = {
         "mel_htk_16000_512_64_125_7500_none": dict(sr=16000, n_fft=512, n_mels=64, fmin=125.0, fmax=7500.0, htk=True, norm=None),
         "mel_slaney_48000_2048_128_0_24000_slaney": dict(sr=48000, n_fft=2048, n_mels=128, fmin=0.0, fmax=24000.0, htk=False, norm="slaney"),
