@@ -1,0 +1,78 @@
+import Foundation
+
+/// What an operation remembers for the backward pass: its inputs, and a closure that maps the
+/// gradient of its output to the gradients of its inputs (nil where an input needs none).
+final class TapeNode {
+    let inputs: [Tensor]
+    let backward: (Tensor) -> [Tensor?]
+
+    init(inputs: [Tensor], backward: @escaping (Tensor) -> [Tensor?]) {
+        self.inputs = inputs
+        self.backward = backward
+    }
+}
+
+/// Reverse-mode automatic differentiation on a dynamic tape.
+public enum Autograd {
+    /// NOTE: one switch for the process; training runs its steps on one thread, and evaluation
+    /// wraps its work in `withoutGradients`. Backward closures run without gradients, so
+    /// gradients are not themselves differentiated (no higher-order derivatives).
+    nonisolated(unsafe) static var isRecording = true
+
+    /// Runs `body` without recording operations (evaluation, optimizer updates).
+    public static func withoutGradients<T>(_ body: () throws -> T) rethrows -> T {
+        let saved = isRecording
+        isRecording = false
+        defer { isRecording = saved }
+        return try body()
+    }
+
+    /// The result of an operation: a tape node is attached when recording and an input
+    /// requires gradients.
+    static func result(shape: [Int], data: [Float], inputs: [Tensor], backward: @escaping (Tensor) -> [Tensor?]) -> Tensor {
+        let t = Tensor(shape: shape, data: data)
+        if isRecording && inputs.contains(where: { $0.requiresGrad }) {
+            t.requiresGrad = true
+            t.node = TapeNode(inputs: inputs, backward: backward)
+        }
+        return t
+    }
+}
+
+extension Tensor {
+    /// Back-propagates from this tensor: `seed` is d(loss)/d(self) (ones for a scalar loss).
+    /// Gradients accumulate into the `grad` of every leaf that requires them.
+    public func backward(_ seed: Tensor? = nil) {
+        precondition(seed != nil || count == 1, "backward: a non-scalar tensor \(shape) needs a seed gradient")
+        if let seed { precondition(seed.shape == shape, "backward: seed shape \(seed.shape) differs from tensor shape \(shape)") }
+        // Topological order by an iterative depth-first walk.
+        var order: [Tensor] = []
+        var visited = Set<ObjectIdentifier>()
+        var stack: [(Tensor, Bool)] = [(self, false)]
+        while let (t, expanded) = stack.popLast() {
+            if expanded { order.append(t); continue }
+            guard visited.insert(ObjectIdentifier(t)).inserted else { continue }
+            stack.append((t, true))
+            for input in t.node?.inputs ?? [] where input.requiresGrad && !visited.contains(ObjectIdentifier(input)) {
+                stack.append((input, false))
+            }
+        }
+        var grads: [ObjectIdentifier: Tensor] = [ObjectIdentifier(self): seed ?? Tensor(shape: shape, repeating: 1)]
+        Autograd.withoutGradients {
+            for t in order.reversed() {
+                guard let g = grads.removeValue(forKey: ObjectIdentifier(t)) else { continue }
+                guard let node = t.node else {
+                    t.grad = t.grad.map { $0 + g } ?? g
+                    continue
+                }
+                let inputGrads = node.backward(g)
+                for (input, ig) in zip(node.inputs, inputGrads) where input.requiresGrad {
+                    guard let ig else { continue }
+                    precondition(ig.shape == input.shape, "backward: gradient shape \(ig.shape) for input \(input.shape)")
+                    let key = ObjectIdentifier(input)
+                    grads[key] = grads[key].map { $0 + ig } ?? ig
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,45 @@
+import CBLAS
+
+// Matrix products on OpenBLAS's sgemm; transposes go through the BLAS flags, never copies.
+
+/// `op(a) · op(b)` with op = transpose when asked.
+/// - 2-D: `a: [m, k]` (`[k, m]` transposed), `b: [k, n]` (`[n, k]`) → `[m, n]`.
+/// - Batched: `a: [batch, m, k]`, `b: [batch, k, n]` → `[batch, m, n]`.
+/// - `a` of rank ≥ 3 with a 2-D `b` (not transposing `a`): the leading dimensions of `a`
+///   are flattened, as a Linear layer over `[..., k]`.
+public func matmul(_ a: Tensor, _ b: Tensor, transposeA: Bool = false, transposeB: Bool = false) -> Tensor {
+    if a.rank >= 3 && b.rank == 2 && !transposeA {
+        let lead = Array(a.shape.dropLast())
+        let flat = matmul(a.reshaped([-1, a.shape.last!]), b, transposeB: transposeB)
+        return flat.reshaped(lead + [flat.shape[1]])
+    }
+    precondition((a.rank == 2 && b.rank == 2) || (a.rank == 3 && b.rank == 3 && a.shape[0] == b.shape[0]),
+                 "matmul: shapes \(a.shape) and \(b.shape) (need two matrices or two batches of the same size)")
+    let batch = a.rank == 3 ? a.shape[0] : 1
+    let (ar, ac) = (a.shape[a.rank - 2], a.shape[a.rank - 1])
+    let (br, bc) = (b.shape[b.rank - 2], b.shape[b.rank - 1])
+    let (m, k) = transposeA ? (ac, ar) : (ar, ac)
+    let (k2, n) = transposeB ? (bc, br) : (br, bc)
+    precondition(k == k2, "matmul: inner dimensions differ: \(a.shape)\(transposeA ? "ᵀ" : "") · \(b.shape)\(transposeB ? "ᵀ" : "")")
+    var out = [Float](repeating: 0, count: batch * m * n)
+    a.data.withUnsafeBufferPointer { pa in
+        b.data.withUnsafeBufferPointer { pb in
+            out.withUnsafeMutableBufferPointer { pc in
+                for i in 0..<batch {
+                    cblas_sgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
+                                Int32(m), Int32(n), Int32(k), 1, pa.baseAddress! + i * ar * ac, Int32(ac),
+                                pb.baseAddress! + i * br * bc, Int32(bc), 0, pc.baseAddress! + i * m * n, Int32(n))
+                }
+            }
+        }
+    }
+    let shape = a.rank == 3 ? [batch, m, n] : [m, n]
+    return Autograd.result(shape: shape, data: out, inputs: [a, b]) { g in
+        // C = op(A) op(B): d op(A) = dC op(B)ᵀ, d op(B) = op(A)ᵀ dC.
+        let da = !a.requiresGrad ? nil
+            : transposeA ? matmul(b, g, transposeA: transposeB, transposeB: true) : matmul(g, b, transposeB: !transposeB)
+        let db = !b.requiresGrad ? nil
+            : transposeB ? matmul(g, a, transposeA: true, transposeB: transposeA) : matmul(a, g, transposeA: !transposeA)
+        return [da, db]
+    }
+}
