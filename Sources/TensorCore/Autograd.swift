@@ -14,17 +14,14 @@ final class TapeNode {
 
 /// Reverse-mode automatic differentiation on a dynamic tape.
 public enum Autograd {
-    /// NOTE: one switch for the process; training runs its steps on one thread, and evaluation
-    /// wraps its work in `withoutGradients`. Backward closures run without gradients, so
-    /// gradients are not themselves differentiated (no higher-order derivatives).
-    nonisolated(unsafe) static var isRecording = true
+    /// Whether operations are recorded, per task (so concurrent work — parallel tests, a data
+    /// loader — never switches it for each other). Backward closures run without recording,
+    /// so gradients are not themselves differentiated (no higher-order derivatives).
+    @TaskLocal static var isRecording = true
 
     /// Runs `body` without recording operations (evaluation, optimizer updates).
     public static func withoutGradients<T>(_ body: () throws -> T) rethrows -> T {
-        let saved = isRecording
-        isRecording = false
-        defer { isRecording = saved }
-        return try body()
+        try $isRecording.withValue(false) { try body() }
     }
 
     /// The result of an operation: a tape node is attached when recording and an input

@@ -1,0 +1,91 @@
+"""PyTorch reference numbers for Concord's tensor primitives (Tests/TensorCoreTests).
+
+usage: python make_fixtures.py     (writes ops.safetensors and torch_written.safetensors here)
+Made with torch 2.11.0 and safetensors 0.8.0, float32 on the CPU, seed 0.
+
+For every case NAME it stores the inputs NAME.in0, NAME.in1, …, an upstream gradient NAME.up
+(the shape of the output), the output NAME.out and the gradients NAME.grad0, … of
+sum(out * up) with respect to each input. Integer arguments (class targets) are NAME.targets
+(int64). Inputs are kept away from kinks (|x| ≥ 0.1 for abs/relu, clamp bounds ± 0.05) and
+in the domain of log/sqrt/pow.
+"""
+import os
+
+import torch
+import torch.nn.functional as F
+from safetensors.torch import save_file
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+torch.manual_seed(0)
+cases = {}
+
+
+def away_from_zero(shape, margin=0.1):
+    x = torch.randn(shape)
+    return torch.where(x.abs() < margin, torch.sign(x + 1e-9) * (margin + x.abs()), x)
+
+
+def case(name, f, *inputs, targets=None):
+    xs = [x.clone().requires_grad_(True) for x in inputs]
+    out = f(*xs)
+    up = torch.randn(out.shape)
+    (out * up).sum().backward()
+    for i, x in enumerate(inputs):
+        cases[f"{name}.in{i}"] = x
+        cases[f"{name}.grad{i}"] = xs[i].grad
+    cases[f"{name}.up"] = up
+    cases[f"{name}.out"] = out.detach()
+    if targets is not None:
+        cases[f"{name}.targets"] = targets.clone()
+
+
+r = torch.randn
+case("add", lambda a, b: a + b, r(3, 4), r(4))
+case("sub", lambda a, b: a - b, r(2, 3, 4), r(3, 1))
+case("mul", lambda a, b: a * b, r(2, 1, 4), r(3, 1))
+case("div", lambda a, b: a / b, r(3, 4), away_from_zero((3, 4), 0.5))
+case("neg", lambda a: -a, r(5))
+case("exp", torch.exp, r(3, 4))
+case("log", torch.log, torch.rand(3, 4) + 0.2)
+case("sqrt", torch.sqrt, torch.rand(3, 4) + 0.2)
+case("pow", lambda a: a.pow(2.5), torch.rand(3, 4) + 0.2)
+case("abs", torch.abs, away_from_zero((3, 4)))
+case("clamp", lambda a: a.clamp(-0.5, 0.5), torch.tensor([[-1.2, -0.55, -0.3, 0.0], [0.2, 0.45, 0.6, 2.0]]))
+case("relu", F.relu, away_from_zero((3, 4)))
+case("gelu", F.gelu, r(3, 4) * 2)
+case("sigmoid", torch.sigmoid, r(3, 4) * 3)
+case("tanh", torch.tanh, r(3, 4) * 2)
+case("softplus", F.softplus, torch.tensor([-30.0, -3.0, -0.5, 0.0, 0.7, 5.0, 19.0, 21.0, 40.0]))
+case("sum", lambda a: a.sum(dim=(0, 2)), r(2, 3, 4))
+case("sum_all", lambda a: a.sum(), r(2, 3, 4))
+case("mean", lambda a: a.mean(dim=1, keepdim=True), r(2, 3, 4))
+case("var", lambda a: a.var(dim=1), r(2, 5, 3))
+case("max", lambda a: a.max(dim=1).values, r(3, 6, 2))
+case("min", lambda a: a.min(dim=0).values, r(4, 5))
+case("logsumexp", lambda a: torch.logsumexp(a, dim=1), r(3, 7) * 3)
+case("matmul", lambda a, b: a @ b, r(3, 5), r(5, 4))
+case("matmul_ta", lambda a, b: a.t() @ b, r(5, 3), r(5, 4))
+case("matmul_tb", lambda a, b: a @ b.t(), r(3, 5), r(4, 5))
+case("matmul_tab", lambda a, b: a.t() @ b.t(), r(5, 3), r(4, 5))
+case("bmm", lambda a, b: a @ b, r(2, 3, 5), r(2, 5, 4))
+case("bmm_tb", lambda a, b: a @ b.transpose(1, 2), r(2, 3, 5), r(2, 4, 5))
+case("linear3d", lambda a, b: a @ b, r(2, 3, 5), r(5, 4))
+case("reshape", lambda a: a.reshape(6, 4), r(2, 3, 4))
+case("permute", lambda a: a.permute(2, 0, 1).contiguous(), r(2, 3, 4))
+case("softmax", lambda a: F.softmax(a, dim=1), r(3, 5) * 2)
+case("log_softmax", lambda a: F.log_softmax(a, dim=-1), r(2, 3, 5) * 2)
+case("l2_normalize", lambda a: F.normalize(a, dim=1), r(4, 6))
+t = torch.tensor([0, 3, 1, 3, 2])
+case("cross_entropy", lambda a: F.cross_entropy(a, t), r(5, 4) * 2, targets=t)
+case("cross_entropy_ws", lambda a: F.cross_entropy(a, t, weight=torch.tensor([1.0, 2.0, 0.5, 1.5]), label_smoothing=0.1),
+     r(5, 4) * 2, targets=t)
+case("bce_logits", lambda a, b: F.binary_cross_entropy_with_logits(a, b), r(3, 4) * 2, torch.rand(3, 4))
+case("mse", lambda a, b: F.mse_loss(a, b), r(3, 4), r(3, 4))
+
+save_file({k: v.contiguous() for k, v in cases.items()}, os.path.join(HERE, "ops.safetensors"),
+          metadata={"made_by": "make_fixtures.py", "torch": torch.__version__})
+# A file written by safetensors.torch for the reader test: float32, float64 and int64 tensors.
+save_file({"weight": torch.arange(6, dtype=torch.float32).reshape(2, 3), "bias": torch.tensor([0.5, -1.0]),
+           "double": torch.tensor([1.25, 2.5], dtype=torch.float64), "count": torch.tensor(7, dtype=torch.int64)},
+          os.path.join(HERE, "torch_written.safetensors"), metadata={"step": "42", "note": "from torch"})
+print(len(cases), "tensors")

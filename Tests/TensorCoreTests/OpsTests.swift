@@ -1,0 +1,129 @@
+import Foundation
+import TensorCore
+import TestSupport
+import Testing
+
+/// Every primitive against PyTorch (`Fixtures/ops.safetensors`, made by `make_fixtures.py`) and
+/// against finite differences.
+@Suite struct OpsTests {
+    static let fixtures: SafeTensorsFile = {
+        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/ops.safetensors").path
+        return try! SafeTensorsFile(path: path)
+    }()
+
+    static func targets(_ name: String) -> [Int] { fixtures.tensor("\(name).targets")!.data.map { Int($0) } }
+
+    /// Each case's operation, written with Concord's API.
+    static let operations: [String: @Sendable ([Tensor]) -> Tensor] = [
+        "add": { $0[0] + $0[1] }, "sub": { $0[0] - $0[1] }, "mul": { $0[0] * $0[1] }, "div": { $0[0] / $0[1] },
+        "neg": { -$0[0] }, "exp": { $0[0].exp() }, "log": { $0[0].log() }, "sqrt": { $0[0].sqrt() },
+        "pow": { $0[0].pow(2.5) }, "abs": { $0[0].abs() }, "clamp": { $0[0].clamped(min: -0.5, max: 0.5) },
+        "relu": { $0[0].relu() }, "gelu": { $0[0].gelu() }, "sigmoid": { $0[0].sigmoid() }, "tanh": { $0[0].tanh() },
+        "softplus": { $0[0].softplus() },
+        "sum": { $0[0].sum(axes: [0, 2]) }, "sum_all": { $0[0].sum() }, "mean": { $0[0].mean(axes: [1], keepDims: true) },
+        "var": { $0[0].variance(axes: [1]) }, "max": { $0[0].max(axis: 1) }, "min": { $0[0].min(axis: 0) },
+        "logsumexp": { $0[0].logSumExp(axis: 1) },
+        "matmul": { matmul($0[0], $0[1]) }, "matmul_ta": { matmul($0[0], $0[1], transposeA: true) },
+        "matmul_tb": { matmul($0[0], $0[1], transposeB: true) },
+        "matmul_tab": { matmul($0[0], $0[1], transposeA: true, transposeB: true) },
+        "bmm": { matmul($0[0], $0[1]) }, "bmm_tb": { matmul($0[0], $0[1], transposeB: true) },
+        "linear3d": { matmul($0[0], $0[1]) },
+        "reshape": { $0[0].reshaped([6, 4]) }, "permute": { $0[0].permuted([2, 0, 1]) },
+        "softmax": { $0[0].softmax(axis: 1) }, "log_softmax": { $0[0].logSoftmax(axis: -1) },
+        "l2_normalize": { $0[0].l2Normalized(axis: 1) },
+        "cross_entropy": { crossEntropy($0[0], targets: targets("cross_entropy")) },
+        "cross_entropy_ws": { crossEntropy($0[0], targets: targets("cross_entropy_ws"), weights: [1, 2, 0.5, 1.5], labelSmoothing: 0.1) },
+        "bce_logits": { binaryCrossEntropyWithLogits($0[0], targets: $0[1]) },
+        "mse": { meanSquaredError($0[0], $0[1]) },
+    ]
+
+    static func inputs(_ name: String) -> [Tensor] {
+        (0...).lazy.map { fixtures.tensor("\(name).in\($0)") }.prefix { $0 != nil }.map { $0! }
+    }
+
+    @Test(arguments: operations.keys.sorted())
+    func matchesPyTorch(name: String) throws {
+        let f = try #require(Self.operations[name])
+        let xs = Self.inputs(name).map { Tensor(shape: $0.shape, data: $0.data, requiresGrad: true) }
+        #expect(!xs.isEmpty, "\(name): no inputs in the fixture file")
+        let out = f(xs)
+        let expected = try #require(Self.fixtures.tensor("\(name).out"))
+        #expect(closeness(out, expected).isEmpty, "\(name) output: \(closeness(out, expected))")
+        let up = try #require(Self.fixtures.tensor("\(name).up"))
+        (out * up).sum().backward()
+        for (i, x) in xs.enumerated() {
+            guard let g = Self.fixtures.tensor("\(name).grad\(i)") else { continue }
+            let got = x.grad ?? Tensor.zeros(x.shape)
+            #expect(closeness(got, g).isEmpty, "\(name) gradient of input \(i): \(closeness(got, g))")
+        }
+    }
+
+    @Test(arguments: operations.keys.sorted())
+    func gradientsMatchFiniteDifferences(name: String) throws {
+        let f = try #require(Self.operations[name])
+        let failures = gradientCheck(Self.inputs(name), f)
+        #expect(failures.isEmpty, "\(name): \(failures.prefix(4))")
+    }
+
+    @Test func gradientsAccumulateAndNoGradRecordsNothing() {
+        let x = Tensor(shape: [3], data: [1, 2, 3], requiresGrad: true)
+        (x * 2).sum().backward()
+        (x * x).sum().backward()
+        #expect(x.grad!.data == [4, 6, 8])
+        let y = Autograd.withoutGradients { x * 3 }
+        #expect(!y.requiresGrad)
+        let d = (x * 2).detached()
+        #expect(!d.requiresGrad)
+        // A tensor used twice gets both contributions.
+        let z = Tensor(shape: [2], data: [1, -1], requiresGrad: true)
+        (z * z + z).sum().backward()
+        #expect(z.grad!.data == [3, -1])
+    }
+}
+
+@Suite struct SafeTensorsTests {
+    let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures").path
+
+    @Test func readsAFileWrittenByPyTorch() throws {
+        let file = try SafeTensorsFile(path: fixtures + "/torch_written.safetensors")
+        #expect(file.metadata == ["step": "42", "note": "from torch"])
+        #expect(file.tensor("weight")?.shape == [2, 3] && file.tensor("weight")?.data == [0, 1, 2, 3, 4, 5])
+        #expect(file.tensor("bias")?.data == [0.5, -1])
+        #expect(file.tensor("double")?.data == [1.25, 2.5])
+        #expect(file.entries["count"]?.dtype == "I64" && file.tensor("count")?.data == [7] && file.tensor("count")?.shape == [])
+    }
+
+    @Test func roundTripsAndWritesAtomically() throws {
+        let dir = makeTemporaryDirectory()
+        var file = SafeTensorsFile(metadata: ["config": "{\"a\": 1}"])
+        file.set("layer.weight", Tensor(shape: [2, 2], data: [1, 2, 3, 4]))
+        file.set("bn.num_batches_tracked", int64: [5], shape: [])
+        try file.write(to: dir + "/m.safetensors")
+        let back = try SafeTensorsFile(path: dir + "/m.safetensors")
+        #expect(back.metadata == file.metadata)
+        #expect(back.tensor("layer.weight")?.data == [1, 2, 3, 4])
+        #expect(back.entries["bn.num_batches_tracked"]?.dtype == "I64")
+        #expect(!FileManager.default.fileExists(atPath: dir + "/m.safetensors.partial"))
+        // The data starts 8-byte aligned.
+        let data = try Data(contentsOf: URL(fileURLWithPath: dir + "/m.safetensors"))
+        let n = data.prefix(8).withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
+        #expect(n % 8 == 0)
+    }
+
+    @Test func truncatedOrCorruptFilesAreClearErrors() throws {
+        let dir = makeTemporaryDirectory()
+        let good = try Data(contentsOf: URL(fileURLWithPath: fixtures + "/torch_written.safetensors"))
+        for (name, bytes) in [("short", good.prefix(4)), ("truncated", good.prefix(good.count - 5)),
+                              ("garbage", Data(repeating: 0x41, count: 64)), ("empty", Data())] {
+            let path = dir + "/\(name).safetensors"
+            try bytes.write(to: URL(fileURLWithPath: path))
+            do {
+                _ = try SafeTensorsFile(path: path)
+                Issue.record("\(name) should be refused")
+            } catch let e as SafeTensorsError {
+                #expect(e.description.contains(path), "\(e)")
+            }
+        }
+        #expect(throws: SafeTensorsError.self) { try SafeTensorsFile(path: dir + "/missing.safetensors") }
+    }
+}
