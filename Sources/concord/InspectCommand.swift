@@ -7,7 +7,7 @@ import TensorCore
 struct InspectCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "inspect",
-        abstract: "Describe a media file (its streams), a corpus (counts, duration, problems) or a .npy array.")
+        abstract: "Describe a media file (its streams), a corpus (counts, duration, problems), a .safetensors or a .npy file.")
 
     @Argument(help: "A media file, a corpus folder (or its manifest.jsonl), or a .npy file.")
     var path: String
@@ -23,6 +23,21 @@ struct InspectCommand: ParsableCommand {
         let exists = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
         if exists && (isDirectory.boolValue || path.hasSuffix(".jsonl")) {
             try inspectCorpus()
+        } else if path.hasSuffix(".safetensors") {
+            let file = try SafeTensorsFile(path: path)
+            let names = file.entries.keys.sorted()
+            if json {
+                let tensors: [JSONValue] = names.map { n in
+                    let e = file.entries[n]!
+                    return .object(["name": .string(n), "dtype": .string(e.dtype), "shape": .array(e.shape.map { .number(Double($0)) })])
+                }
+                try printJSON(["path": .string(path), "tensors": .array(tensors),
+                               "metadata": .object(file.metadata.mapValues { .string($0) })] as [String: JSONValue])
+            } else {
+                print("\(path): \(names.count) tensor(s)")
+                for n in names { print("  \(n)  \(file.entries[n]!.dtype) \(file.entries[n]!.shape)") }
+                for (k, v) in file.metadata.sorted(by: { $0.key < $1.key }) { print("  metadata \(k): \(v)") }
+            }
         } else if path.hasSuffix(".npy") {
             let (descr, shape) = try NPY.header(path: path)
             if json {

@@ -58,6 +58,17 @@ import Testing
         try expectFailure(["features", "logmel", fixtures + "/video_only.mp4", "--out", dir + "/x.npy"], mentions: ["video_only.mp4", "no audio stream"])
     }
 
+    @Test func inspectSafetensors() throws {
+        let path = repositoryRoot + "/Tests/TensorCoreTests/Fixtures/torch_written.safetensors"
+        let r = try runConcord(["inspect", path])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdoutText.contains("weight  F32 [2, 3]") && r.stdoutText.contains("count  I64 []"))
+        #expect(r.stdoutText.contains("metadata step: 42"))
+        let dir = makeTemporaryDirectory()
+        try Data("garbage".utf8).write(to: URL(fileURLWithPath: dir + "/bad.safetensors"))
+        try expectFailure(["inspect", dir + "/bad.safetensors"], mentions: [dir + "/bad.safetensors", "not a readable safetensors file"])
+    }
+
     @Test func badInputsFailWithClearMessages() throws {
         let dir = makeTemporaryDirectory()
         try expectFailure(["inspect", "/nonexistent/v.mp4"], mentions: ["/nonexistent/v.mp4", "no such"])
