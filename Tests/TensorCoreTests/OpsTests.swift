@@ -35,7 +35,28 @@ import Testing
         "cross_entropy_ws": { crossEntropy($0[0], targets: targets("cross_entropy_ws"), weights: [1, 2, 0.5, 1.5], labelSmoothing: 0.1) },
         "bce_logits": { binaryCrossEntropyWithLogits($0[0], targets: $0[1]) },
         "mse": { meanSquaredError($0[0], $0[1]) },
+        "conv2d": { conv2d($0[0], weight: $0[1], bias: $0[2], stride: (2, 2), padding: (1, 1)) },
+        "conv2d_dilated": { conv2d($0[0], weight: $0[1], padding: (2, 2), dilation: (2, 2)) },
+        "conv2d_1x1": { conv2d($0[0], weight: $0[1]) },
+        "conv3d_spatial": { conv3d($0[0], weight: $0[1], stride: (1, 2, 2), padding: (0, 1, 1)) },
+        "conv3d_temporal": { conv3d($0[0], weight: $0[1], stride: (2, 1, 1), padding: (1, 0, 0)) },
+        "conv3d_stem": { conv3d($0[0], weight: $0[1], stride: (1, 2, 2), padding: (0, 3, 3)) },
+        "maxpool3d": { maxPool3d($0[0], kernel: (1, 3, 3), stride: (1, 2, 2), padding: (0, 1, 1)) },
+        "maxpool2d": { maxPool2d($0[0], kernel: (2, 2), stride: (2, 2)) },
+        "avgpool2d": { avgPool2d($0[0], kernel: (3, 3), stride: (2, 2), padding: (1, 1)) },
+        "avgpool3d": { avgPool3d($0[0], kernel: (2, 2, 2), stride: (2, 2, 2)) },
+        "global_avg": { $0[0].globalAveragePooled() },
+        "layernorm": { layerNorm($0[0], weight: $0[1], bias: $0[2]) },
+        "batchnorm_train": { batchNorm($0[0], weight: $0[1], bias: $0[2], runningMean: runningStat("batchnorm_train", "mean"),
+                                       runningVar: runningStat("batchnorm_train", "var"), training: true) },
+        "batchnorm_eval": { batchNorm($0[0], weight: $0[1], bias: $0[2], runningMean: runningStat("batchnorm_eval", "mean"),
+                                      runningVar: runningStat("batchnorm_eval", "var"), training: false) },
     ]
+
+    /// A fresh copy of a case's running statistic as it was before the call.
+    static func runningStat(_ name: String, _ which: String) -> Tensor {
+        fixtures.tensor("\(name).running_\(which)_before")!.detached()
+    }
 
     static func inputs(_ name: String) -> [Tensor] {
         (0...).lazy.map { fixtures.tensor("\(name).in\($0)") }.prefix { $0 != nil }.map { $0! }
@@ -63,6 +84,16 @@ import Testing
         let f = try #require(Self.operations[name])
         let failures = gradientCheck(Self.inputs(name), f)
         #expect(failures.isEmpty, "\(name): \(failures.prefix(4))")
+    }
+
+    @Test func batchNormUpdatesRunningStatisticsAsPyTorch() throws {
+        for (name, training) in [("batchnorm_train", true), ("batchnorm_eval", false)] {
+            let xs = Self.inputs(name)
+            let rm = Self.runningStat(name, "mean"), rv = Self.runningStat(name, "var")
+            _ = batchNorm(xs[0], weight: xs[1], bias: xs[2], runningMean: rm, runningVar: rv, training: training)
+            #expect(closeness(rm, Self.fixtures.tensor("\(name).running_mean_after")!).isEmpty, "\(name) running mean")
+            #expect(closeness(rv, Self.fixtures.tensor("\(name).running_var_after")!).isEmpty, "\(name) running var")
+        }
     }
 
     @Test func gradientsAccumulateAndNoGradRecordsNothing() {

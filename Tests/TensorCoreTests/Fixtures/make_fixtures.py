@@ -82,6 +82,28 @@ case("cross_entropy_ws", lambda a: F.cross_entropy(a, t, weight=torch.tensor([1.
 case("bce_logits", lambda a, b: F.binary_cross_entropy_with_logits(a, b), r(3, 4) * 2, torch.rand(3, 4))
 case("mse", lambda a, b: F.mse_loss(a, b), r(3, 4), r(3, 4))
 
+# Convolutions, pooling, normalisation.
+case("conv2d", lambda x, w, b: F.conv2d(x, w, b, stride=2, padding=1), r(2, 3, 7, 6), r(4, 3, 3, 3), r(4))
+case("conv2d_dilated", lambda x, w: F.conv2d(x, w, stride=1, padding=2, dilation=2), r(1, 2, 6, 6), r(3, 2, 3, 3))
+case("conv2d_1x1", lambda x, w: F.conv2d(x, w), r(2, 5, 3, 4), r(3, 5, 1, 1))
+case("conv3d_spatial", lambda x, w: F.conv3d(x, w, stride=(1, 2, 2), padding=(0, 1, 1)), r(2, 3, 4, 6, 6), r(4, 3, 1, 3, 3))
+case("conv3d_temporal", lambda x, w: F.conv3d(x, w, stride=(2, 1, 1), padding=(1, 0, 0)), r(1, 3, 5, 3, 3), r(2, 3, 3, 1, 1))
+case("conv3d_stem", lambda x, w: F.conv3d(x, w, stride=(1, 2, 2), padding=(0, 3, 3)), r(1, 3, 2, 9, 9), r(2, 3, 1, 7, 7))
+case("maxpool3d", lambda x: F.max_pool3d(x, (1, 3, 3), (1, 2, 2), (0, 1, 1)), r(2, 2, 3, 7, 7))
+case("maxpool2d", lambda x: F.max_pool2d(x, 2, 2), r(2, 3, 6, 4))
+case("avgpool2d", lambda x: F.avg_pool2d(x, 3, 2, 1), r(1, 2, 7, 5))
+case("avgpool3d", lambda x: F.avg_pool3d(x, 2, 2), r(1, 2, 4, 4, 6))
+case("global_avg", lambda x: x.mean(dim=(2, 3, 4)), r(2, 3, 2, 3, 4))
+case("layernorm", lambda x, w, b: F.layer_norm(x, (6,), w, b), r(3, 4, 6) * 2 + 1, r(6), r(6))
+for name, training in [("batchnorm_train", True), ("batchnorm_eval", False)]:
+    rm, rv = torch.randn(3) * 0.1, torch.rand(3) + 0.5
+    rm_in, rv_in = rm.clone(), rv.clone()
+    case(name, lambda x, w, b: F.batch_norm(x, rm, rv, w, b, training=training, momentum=0.1, eps=1e-5),
+         r(4, 3, 2, 5) * 2 + 0.5, r(3), r(3))
+    # case() ran the function once: rm/rv now hold the updated running statistics.
+    cases[f"{name}.running_mean_before"], cases[f"{name}.running_var_before"] = rm_in, rv_in
+    cases[f"{name}.running_mean_after"], cases[f"{name}.running_var_after"] = rm.clone(), rv.clone()
+
 save_file({k: v.contiguous() for k, v in cases.items()}, os.path.join(HERE, "ops.safetensors"),
           metadata={"made_by": "make_fixtures.py", "torch": torch.__version__})
 # A file written by safetensors.torch for the reader test: float32, float64 and int64 tensors.

@@ -1,0 +1,164 @@
+import CBLAS
+
+/// Geometry of a 3-D convolution (2-D is the case depth = kernel depth = 1).
+struct ConvGeometry {
+    let batch: Int, channels: Int, depth: Int, height: Int, width: Int
+    let outChannels: Int, kernel: (Int, Int, Int), stride: (Int, Int, Int), padding: (Int, Int, Int), dilation: (Int, Int, Int)
+
+    var outDepth: Int { (depth + 2 * padding.0 - dilation.0 * (kernel.0 - 1) - 1) / stride.0 + 1 }
+    var outHeight: Int { (height + 2 * padding.1 - dilation.1 * (kernel.1 - 1) - 1) / stride.1 + 1 }
+    var outWidth: Int { (width + 2 * padding.2 - dilation.2 * (kernel.2 - 1) - 1) / stride.2 + 1 }
+    /// Rows of the column matrix: C · kd · kh · kw.
+    var patch: Int { channels * kernel.0 * kernel.1 * kernel.2 }
+    /// Columns: output positions per sample.
+    var positions: Int { outDepth * outHeight * outWidth }
+    var inputVolume: Int { channels * depth * height * width }
+    /// A 1x1x1 kernel with stride 1 and no padding: the input is already the column matrix.
+    var isPointwise: Bool {
+        kernel == (1, 1, 1) && stride == (1, 1, 1) && padding == (0, 0, 0)
+    }
+
+    /// vol2col for one sample: `x: [C, D, H, W]` → `cols: [patch, positions]`.
+    func columns(_ x: UnsafePointer<Float>, into cols: UnsafeMutablePointer<Float>) {
+        let (od, oh, ow) = (outDepth, outHeight, outWidth)
+        var row = 0
+        for c in 0..<channels {
+            for kd in 0..<kernel.0 { for kh in 0..<kernel.1 { for kw in 0..<kernel.2 {
+                let dst = cols + row * positions
+                var p = 0
+                for z in 0..<od {
+                    let iz = z * stride.0 - padding.0 + kd * dilation.0
+                    for y in 0..<oh {
+                        let iy = y * stride.1 - padding.1 + kh * dilation.1
+                        let inside = iz >= 0 && iz < depth && iy >= 0 && iy < height
+                        let base = x + ((c * depth + iz) * height + iy) * width
+                        for xo in 0..<ow {
+                            let ix = xo * stride.2 - padding.2 + kw * dilation.2
+                            dst[p] = inside && ix >= 0 && ix < width ? base[ix] : 0
+                            p += 1
+                        }
+                    }
+                }
+                row += 1
+            } } }
+        }
+    }
+
+    /// col2vol: adds `cols: [patch, positions]` back into `dx: [C, D, H, W]` (the adjoint of `columns`).
+    func accumulate(_ cols: UnsafePointer<Float>, into dx: UnsafeMutablePointer<Float>) {
+        let (od, oh, ow) = (outDepth, outHeight, outWidth)
+        var row = 0
+        for c in 0..<channels {
+            for kd in 0..<kernel.0 { for kh in 0..<kernel.1 { for kw in 0..<kernel.2 {
+                let src = cols + row * positions
+                var p = 0
+                for z in 0..<od {
+                    let iz = z * stride.0 - padding.0 + kd * dilation.0
+                    for y in 0..<oh {
+                        let iy = y * stride.1 - padding.1 + kh * dilation.1
+                        let inside = iz >= 0 && iz < depth && iy >= 0 && iy < height
+                        let base = dx + ((c * depth + iz) * height + iy) * width
+                        for xo in 0..<ow {
+                            let ix = xo * stride.2 - padding.2 + kw * dilation.2
+                            if inside && ix >= 0 && ix < width { base[ix] += src[p] }
+                            p += 1
+                        }
+                    }
+                }
+                row += 1
+            } } }
+        }
+    }
+}
+
+/// 3-D convolution by vol2col + sgemm (1x1x1 kernels as a plain matrix product), groups = 1.
+/// `x: [N, C, D, H, W]`, `weight: [O, C, kd, kh, kw]`, `bias: [O]` → `[N, O, D', H', W']`.
+public func conv3d(_ x: Tensor, weight: Tensor, bias: Tensor? = nil, stride: (Int, Int, Int) = (1, 1, 1),
+                   padding: (Int, Int, Int) = (0, 0, 0), dilation: (Int, Int, Int) = (1, 1, 1)) -> Tensor {
+    precondition(x.rank == 5 && weight.rank == 5 && weight.shape[1] == x.shape[1],
+                 "conv3d: input \(x.shape) and weight \(weight.shape) (need [N, C, D, H, W] and [O, C, kd, kh, kw])")
+    let g = ConvGeometry(batch: x.shape[0], channels: x.shape[1], depth: x.shape[2], height: x.shape[3], width: x.shape[4],
+                         outChannels: weight.shape[0], kernel: (weight.shape[2], weight.shape[3], weight.shape[4]),
+                         stride: stride, padding: padding, dilation: dilation)
+    precondition(g.outDepth > 0 && g.outHeight > 0 && g.outWidth > 0, "conv3d: kernel \(weight.shape) does not fit input \(x.shape)")
+    if let bias { precondition(bias.shape == [g.outChannels], "conv3d: bias \(bias.shape) for \(g.outChannels) output channels") }
+    let (o, k, p) = (g.outChannels, g.patch, g.positions)
+    var out = [Float](repeating: 0, count: g.batch * o * p)
+    var cols = [Float](repeating: 0, count: g.isPointwise ? 0 : k * p)
+    x.data.withUnsafeBufferPointer { xs in
+        weight.data.withUnsafeBufferPointer { w in
+            out.withUnsafeMutableBufferPointer { y in
+                cols.withUnsafeMutableBufferPointer { c in
+                    for n in 0..<g.batch {
+                        let input = xs.baseAddress! + n * g.inputVolume
+                        let b: UnsafePointer<Float>
+                        if g.isPointwise { b = input } else { g.columns(input, into: c.baseAddress!); b = UnsafePointer(c.baseAddress!) }
+                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(o), Int32(p), Int32(k), 1,
+                                    w.baseAddress!, Int32(k), b, Int32(p), 0, y.baseAddress! + n * o * p, Int32(p))
+                    }
+                }
+            }
+        }
+    }
+    if let bias {
+        for n in 0..<g.batch { for c in 0..<o { let v = bias.data[c]; for i in 0..<p { out[(n * o + c) * p + i] += v } } }
+    }
+    let shape = [g.batch, o, g.outDepth, g.outHeight, g.outWidth]
+    let inputs = bias.map { [x, weight, $0] } ?? [x, weight]
+    return Autograd.result(shape: shape, data: out, inputs: inputs) { grad in
+        var dx = [Float](repeating: 0, count: x.requiresGrad ? x.count : 0)
+        var dw = [Float](repeating: 0, count: weight.count)
+        var cols = [Float](repeating: 0, count: k * p)
+        x.data.withUnsafeBufferPointer { xs in
+            weight.data.withUnsafeBufferPointer { w in
+                grad.data.withUnsafeBufferPointer { gy in
+                    dw.withUnsafeMutableBufferPointer { dwp in
+                        dx.withUnsafeMutableBufferPointer { dxp in
+                            cols.withUnsafeMutableBufferPointer { c in
+                                for n in 0..<g.batch {
+                                    let input = xs.baseAddress! + n * g.inputVolume
+                                    let dy = gy.baseAddress! + n * o * p
+                                    // dW += dY_n · cols_nᵀ
+                                    let b: UnsafePointer<Float>
+                                    if g.isPointwise { b = input } else { g.columns(input, into: c.baseAddress!); b = UnsafePointer(c.baseAddress!) }
+                                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(o), Int32(k), Int32(p), 1,
+                                                dy, Int32(p), b, Int32(p), 1, dwp.baseAddress!, Int32(k))
+                                    guard x.requiresGrad else { continue }
+                                    // dcols = Wᵀ · dY_n, then col2vol into dX_n.
+                                    let dxn = dxp.baseAddress! + n * g.inputVolume
+                                    if g.isPointwise {
+                                        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(k), Int32(p), Int32(o), 1,
+                                                    w.baseAddress!, Int32(k), dy, Int32(p), 0, dxn, Int32(p))
+                                    } else {
+                                        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(k), Int32(p), Int32(o), 1,
+                                                    w.baseAddress!, Int32(k), dy, Int32(p), 0, c.baseAddress!, Int32(p))
+                                        g.accumulate(c.baseAddress!, into: dxn)
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        var grads: [Tensor?] = [x.requiresGrad ? Tensor(shape: x.shape, data: dx) : nil, Tensor(shape: weight.shape, data: dw)]
+        if bias != nil {
+            var db = [Float](repeating: 0, count: o)
+            for n in 0..<g.batch { for c in 0..<o { var s: Float = 0; for i in 0..<p { s += grad.data[(n * o + c) * p + i] }; db[c] += s } }
+            grads.append(Tensor(shape: [o], data: db))
+        }
+        return grads
+    }
+}
+
+/// 2-D convolution: `x: [N, C, H, W]`, `weight: [O, C, kh, kw]`, `bias: [O]` → `[N, O, H', W']`
+/// (the 3-D convolution with depth 1).
+public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor? = nil, stride: (Int, Int) = (1, 1),
+                   padding: (Int, Int) = (0, 0), dilation: (Int, Int) = (1, 1)) -> Tensor {
+    precondition(x.rank == 4 && weight.rank == 4, "conv2d: input \(x.shape) and weight \(weight.shape) (need [N, C, H, W] and [O, C, kh, kw])")
+    let y = conv3d(x.reshaped([x.shape[0], x.shape[1], 1, x.shape[2], x.shape[3]]),
+                   weight: weight.reshaped([weight.shape[0], weight.shape[1], 1, weight.shape[2], weight.shape[3]]), bias: bias,
+                   stride: (1, stride.0, stride.1), padding: (0, padding.0, padding.1), dilation: (1, dilation.0, dilation.1))
+    return y.reshaped([y.shape[0], y.shape[1], y.shape[3], y.shape[4]])
+}
+

@@ -1,0 +1,108 @@
+// Max and average pooling over 3-D windows (2-D as depth 1), and global average pooling.
+
+/// Window geometry over `[N, C, D, H, W]`.
+struct PoolGeometry {
+    let planes: Int, depth: Int, height: Int, width: Int
+    let kernel: (Int, Int, Int), stride: (Int, Int, Int), padding: (Int, Int, Int)
+    var od: Int { (depth + 2 * padding.0 - kernel.0) / stride.0 + 1 }
+    var oh: Int { (height + 2 * padding.1 - kernel.1) / stride.1 + 1 }
+    var ow: Int { (width + 2 * padding.2 - kernel.2) / stride.2 + 1 }
+
+    /// Calls `body(outputIndex, inputIndices)` with the in-bounds input indices of each window.
+    func forEachWindow(_ body: (Int, [Int]) -> Void) {
+        var o = 0
+        var indices: [Int] = []
+        indices.reserveCapacity(kernel.0 * kernel.1 * kernel.2)
+        for plane in 0..<planes {
+            for z in 0..<od { for y in 0..<oh { for x in 0..<ow {
+                indices.removeAll(keepingCapacity: true)
+                for kd in 0..<kernel.0 {
+                    let iz = z * stride.0 - padding.0 + kd
+                    guard iz >= 0 && iz < depth else { continue }
+                    for kh in 0..<kernel.1 {
+                        let iy = y * stride.1 - padding.1 + kh
+                        guard iy >= 0 && iy < height else { continue }
+                        for kw in 0..<kernel.2 {
+                            let ix = x * stride.2 - padding.2 + kw
+                            guard ix >= 0 && ix < width else { continue }
+                            indices.append(((plane * depth + iz) * height + iy) * width + ix)
+                        }
+                    }
+                }
+                body(o, indices)
+                o += 1
+            } } }
+        }
+    }
+}
+
+func poolGeometry(_ x: Tensor, _ kernel: (Int, Int, Int), _ stride: (Int, Int, Int), _ padding: (Int, Int, Int), _ name: String) -> PoolGeometry {
+    precondition(x.rank == 5, "\(name): input \(x.shape) is not [N, C, D, H, W]")
+    let g = PoolGeometry(planes: x.shape[0] * x.shape[1], depth: x.shape[2], height: x.shape[3], width: x.shape[4],
+                         kernel: kernel, stride: stride, padding: padding)
+    precondition(g.od > 0 && g.oh > 0 && g.ow > 0, "\(name): window \(kernel) does not fit input \(x.shape)")
+    return g
+}
+
+/// Max pooling (padding counts as −∞). `x: [N, C, D, H, W]` → `[N, C, D', H', W']`; the gradient
+/// goes to the first largest value of each window.
+public func maxPool3d(_ x: Tensor, kernel: (Int, Int, Int), stride: (Int, Int, Int), padding: (Int, Int, Int) = (0, 0, 0)) -> Tensor {
+    let g = poolGeometry(x, kernel, stride, padding, "maxPool3d")
+    var out = [Float](repeating: 0, count: g.planes * g.od * g.oh * g.ow)
+    var argmax = [Int](repeating: 0, count: out.count)
+    g.forEachWindow { o, idx in
+        var best = idx[0]
+        for i in idx.dropFirst() where x.data[i] > x.data[best] { best = i }
+        out[o] = x.data[best]
+        argmax[o] = best
+    }
+    let shape = [x.shape[0], x.shape[1], g.od, g.oh, g.ow]
+    return Autograd.result(shape: shape, data: out, inputs: [x]) { grad in
+        var dx = [Float](repeating: 0, count: x.count)
+        for o in 0..<argmax.count { dx[argmax[o]] += grad.data[o] }
+        return [Tensor(shape: x.shape, data: dx)]
+    }
+}
+
+/// Average pooling dividing by the whole window (PyTorch's `count_include_pad=True`).
+/// `x: [N, C, D, H, W]` → `[N, C, D', H', W']`.
+public func avgPool3d(_ x: Tensor, kernel: (Int, Int, Int), stride: (Int, Int, Int), padding: (Int, Int, Int) = (0, 0, 0)) -> Tensor {
+    let g = poolGeometry(x, kernel, stride, padding, "avgPool3d")
+    let scale = 1 / Float(kernel.0 * kernel.1 * kernel.2)
+    var out = [Float](repeating: 0, count: g.planes * g.od * g.oh * g.ow)
+    g.forEachWindow { o, idx in
+        var s: Float = 0
+        for i in idx { s += x.data[i] }
+        out[o] = s * scale
+    }
+    let shape = [x.shape[0], x.shape[1], g.od, g.oh, g.ow]
+    return Autograd.result(shape: shape, data: out, inputs: [x]) { grad in
+        var dx = [Float](repeating: 0, count: x.count)
+        g.forEachWindow { o, idx in for i in idx { dx[i] += grad.data[o] * scale } }
+        return [Tensor(shape: x.shape, data: dx)]
+    }
+}
+
+/// 2-D max pooling: `x: [N, C, H, W]` → `[N, C, H', W']`.
+public func maxPool2d(_ x: Tensor, kernel: (Int, Int), stride: (Int, Int), padding: (Int, Int) = (0, 0)) -> Tensor {
+    precondition(x.rank == 4, "maxPool2d: input \(x.shape) is not [N, C, H, W]")
+    let y = maxPool3d(x.reshaped([x.shape[0], x.shape[1], 1, x.shape[2], x.shape[3]]),
+                      kernel: (1, kernel.0, kernel.1), stride: (1, stride.0, stride.1), padding: (0, padding.0, padding.1))
+    return y.reshaped([y.shape[0], y.shape[1], y.shape[3], y.shape[4]])
+}
+
+/// 2-D average pooling: `x: [N, C, H, W]` → `[N, C, H', W']`.
+public func avgPool2d(_ x: Tensor, kernel: (Int, Int), stride: (Int, Int), padding: (Int, Int) = (0, 0)) -> Tensor {
+    precondition(x.rank == 4, "avgPool2d: input \(x.shape) is not [N, C, H, W]")
+    let y = avgPool3d(x.reshaped([x.shape[0], x.shape[1], 1, x.shape[2], x.shape[3]]),
+                      kernel: (1, kernel.0, kernel.1), stride: (1, stride.0, stride.1), padding: (0, padding.0, padding.1))
+    return y.reshaped([y.shape[0], y.shape[1], y.shape[3], y.shape[4]])
+}
+
+extension Tensor {
+    /// The mean over every dimension after the first two: `[N, C, …]` → `[N, C]`.
+    public func globalAveragePooled() -> Tensor {
+        precondition(rank >= 3, "globalAveragePooled: input \(shape) has no spatial dimensions")
+        return mean(axes: Array(2..<rank))
+    }
+}
