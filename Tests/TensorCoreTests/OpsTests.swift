@@ -35,6 +35,14 @@ import Testing
         "cross_entropy_ws": { crossEntropy($0[0], targets: targets("cross_entropy_ws"), weights: [1, 2, 0.5, 1.5], labelSmoothing: 0.1) },
         "bce_logits": { binaryCrossEntropyWithLogits($0[0], targets: $0[1]) },
         "mse": { meanSquaredError($0[0], $0[1]) },
+        "slice": { $0[0].slice(axis: 1, 1..<4) },
+        "pad": { $0[0].padded(axis: 1, before: 2, after: 1) },
+        "concat": { concat([$0[0], $0[1]], axis: 1) },
+        "stack": { stack([$0[0], $0[1]], axis: 1) },
+        "index_select": { $0[0].indexSelect(axis: 1, [2, 0, 2, 1]) },
+        "embedding": { embedding([1, 4, 1, 0, 2, 3], shape: [2, 3], weight: $0[0]) },
+        "masked_fill": { $0[0].maskedFill(OpsTests.mask, -2.5) },
+        "where": { select(OpsTests.mask, $0[0], $0[1]) },
         "conv2d": { conv2d($0[0], weight: $0[1], bias: $0[2], stride: (2, 2), padding: (1, 1)) },
         "conv2d_dilated": { conv2d($0[0], weight: $0[1], padding: (2, 2), dilation: (2, 2)) },
         "conv2d_1x1": { conv2d($0[0], weight: $0[1]) },
@@ -52,6 +60,8 @@ import Testing
         "batchnorm_eval": { batchNorm($0[0], weight: $0[1], bias: $0[2], runningMean: runningStat("batchnorm_eval", "mean"),
                                       runningVar: runningStat("batchnorm_eval", "var"), training: false) },
     ]
+
+    static let mask = [true, false, false, true, false, true, false, false, false, false, false, true]
 
     /// A fresh copy of a case's running statistic as it was before the call.
     static func runningStat(_ name: String, _ which: String) -> Tensor {
@@ -94,6 +104,16 @@ import Testing
             #expect(closeness(rm, Self.fixtures.tensor("\(name).running_mean_after")!).isEmpty, "\(name) running mean")
             #expect(closeness(rv, Self.fixtures.tensor("\(name).running_var_after")!).isEmpty, "\(name) running var")
         }
+    }
+
+    @Test func dropoutKeepsTheExpectationAndIsOffInEvaluation() {
+        var rng = SeededRandom(seed: 3)
+        let x = Tensor(shape: [10000], repeating: 1)
+        let y = x.dropout(0.3, training: true, rng: &rng)
+        let zeros = y.data.filter { $0 == 0 }.count
+        #expect(abs(Double(zeros) / 10000 - 0.3) < 0.02)
+        #expect(abs(y.mean().item - 1) < 0.03)
+        #expect(x.dropout(0.3, training: false, rng: &rng) === x)
     }
 
     @Test func gradientsAccumulateAndNoGradRecordsNothing() {

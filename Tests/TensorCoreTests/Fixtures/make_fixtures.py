@@ -82,6 +82,19 @@ case("cross_entropy_ws", lambda a: F.cross_entropy(a, t, weight=torch.tensor([1.
 case("bce_logits", lambda a, b: F.binary_cross_entropy_with_logits(a, b), r(3, 4) * 2, torch.rand(3, 4))
 case("mse", lambda a, b: F.mse_loss(a, b), r(3, 4), r(3, 4))
 
+# Slicing, joining, padding, selecting.
+case("slice", lambda a: a[:, 1:4, :], r(2, 5, 3))
+case("pad", lambda a: F.pad(a, (0, 0, 2, 1)), r(2, 3, 4))
+case("concat", lambda a, b: torch.cat([a, b], dim=1), r(2, 3, 2), r(2, 1, 2))
+case("stack", lambda a, b: torch.stack([a, b], dim=1), r(3, 4), r(3, 4))
+idx = torch.tensor([2, 0, 2, 1])
+case("index_select", lambda a: a.index_select(1, idx), r(2, 3, 4))
+ids = torch.tensor([[1, 4, 1], [0, 2, 3]])
+case("embedding", lambda w: F.embedding(ids, w), r(5, 6))
+mask = torch.tensor([[True, False, False, True], [False, True, False, False], [False, False, False, True]])
+case("masked_fill", lambda a: a.masked_fill(mask, -2.5), r(3, 4))
+case("where", lambda a, b: torch.where(mask, a, b), r(3, 4), r(3, 4))
+
 # Convolutions, pooling, normalisation.
 case("conv2d", lambda x, w, b: F.conv2d(x, w, b, stride=2, padding=1), r(2, 3, 7, 6), r(4, 3, 3, 3), r(4))
 case("conv2d_dilated", lambda x, w: F.conv2d(x, w, stride=1, padding=2, dilation=2), r(1, 2, 6, 6), r(3, 2, 3, 3))
