@@ -14,6 +14,12 @@ public struct BenchmarkResult: Codable, Sendable {
     /// Peer's figure divided by ours (above 1: Concord is faster), for time units.
     public var speedup: Double?
     public var detail: [String: String]
+    /// Work of one forward + backward (layer benchmarks).
+    public var gflop: Double?
+    /// sgemm's rate on the same matrix shapes (layer benchmarks).
+    public var sgemmGflops: Double?
+    /// Resident-memory growth over the repetitions, MB.
+    public var rssGrowthMB: Double?
 
     public init(workload: String, value: Double, unit: String, threads: Int, peakRSSMB: Double, repetitions: [Double],
                 detail: [String: String] = [:]) {
@@ -27,7 +33,9 @@ public struct BenchmarkResult: Codable, Sendable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case workload, value, unit, threads, repetitions, peer, detail, speedup
+        case workload, value, unit, threads, repetitions, peer, detail, speedup, gflop
+        case sgemmGflops = "sgemm_gflops"
+        case rssGrowthMB = "rss_growth_mb"
         case peakRSSMB = "peak_rss_mb"
         case peerValue = "peer_value"
     }

@@ -1,4 +1,5 @@
 import CBLAS
+import Foundation
 
 /// Geometry of a 3-D convolution (2-D is the case depth = kernel depth = 1).
 struct ConvGeometry {
@@ -18,25 +19,82 @@ struct ConvGeometry {
         kernel == (1, 1, 1) && stride == (1, 1, 1) && padding == (0, 0, 0)
     }
 
+    /// The output columns `xo` whose input column `xo·stride − pad + kw·dilation` lies inside
+    /// the row: `lo ..< hi` (empty when none does).
+    @inline(__always)
+    func validColumns(_ kw: Int) -> (lo: Int, hi: Int) {
+        let offset = kw * dilation.2 - padding.2  // ix = xo * stride + offset
+        let lo = offset >= 0 ? 0 : (-offset + stride.2 - 1) / stride.2
+        let hi = width - 1 - offset < 0 ? 0 : Swift.min(outWidth, (width - 1 - offset) / stride.2 + 1)
+        return (Swift.min(lo, hi), hi)
+    }
+
+    /// Runs `body(channel)` for every input channel, spread over the process's threads
+    /// (channels own disjoint rows of the column matrix and disjoint planes of the input).
+    func forEachChannel(_ body: @escaping @Sendable (Int) -> Void) {
+        let workers = Swift.min(Threads.count, channels)
+        if workers <= 1 || patch * positions < 65536 {
+            for c in 0..<channels { body(c) }
+            return
+        }
+        DispatchQueue.concurrentPerform(iterations: workers) { w in
+            for c in Swift.stride(from: w, to: channels, by: workers) { body(c) }
+        }
+    }
+
+    /// A purely temporal kernel (kh = kw = 1, spatial stride 1, no spatial padding): each
+    /// column row is whole input planes, copied in one piece.
+    var isTemporalOnly: Bool {
+        kernel.1 == 1 && kernel.2 == 1 && stride.1 == 1 && stride.2 == 1 && padding.1 == 0 && padding.2 == 0
+            && dilation.1 == 1 && dilation.2 == 1
+    }
+
     /// vol2col for one sample: `x: [C, D, H, W]` → `cols: [patch, positions]`.
     func columns(_ x: UnsafePointer<Float>, into cols: UnsafeMutablePointer<Float>) {
-        let (od, oh, ow) = (outDepth, outHeight, outWidth)
-        var row = 0
-        for c in 0..<channels {
-            for kd in 0..<kernel.0 { for kh in 0..<kernel.1 { for kw in 0..<kernel.2 {
-                let dst = cols + row * positions
-                var p = 0
-                for z in 0..<od {
-                    let iz = z * stride.0 - padding.0 + kd * dilation.0
-                    for y in 0..<oh {
-                        let iy = y * stride.1 - padding.1 + kh * dilation.1
-                        let inside = iz >= 0 && iz < depth && iy >= 0 && iy < height
-                        let base = x + ((c * depth + iz) * height + iy) * width
-                        for xo in 0..<ow {
-                            let ix = xo * stride.2 - padding.2 + kw * dilation.2
-                            dst[p] = inside && ix >= 0 && ix < width ? base[ix] : 0
-                            p += 1
+        nonisolated(unsafe) let (xs, out) = (x, cols)
+        let g = self
+        if isTemporalOnly {
+            let plane = height * width
+            forEachChannel { c in
+                for kd in 0..<g.kernel.0 {
+                    let dst = out + (c * g.kernel.0 + kd) * g.positions
+                    for z in 0..<g.outDepth {
+                        let iz = z * g.stride.0 - g.padding.0 + kd * g.dilation.0
+                        if iz >= 0 && iz < g.depth {
+                            (dst + z * plane).update(from: xs + (c * g.depth + iz) * plane, count: plane)
+                        } else {
+                            (dst + z * plane).update(repeating: 0, count: plane)
                         }
+                    }
+                }
+            }
+            return
+        }
+        forEachChannel { c in
+            let (od, oh, ow) = (g.outDepth, g.outHeight, g.outWidth)
+            var row = c * g.kernel.0 * g.kernel.1 * g.kernel.2
+            for kd in 0..<g.kernel.0 { for kh in 0..<g.kernel.1 { for kw in 0..<g.kernel.2 {
+                var dst = out + row * g.positions
+                let (lo, hi) = g.validColumns(kw)
+                let offset = kw * g.dilation.2 - g.padding.2
+                for z in 0..<od {
+                    let iz = z * g.stride.0 - g.padding.0 + kd * g.dilation.0
+                    for y in 0..<oh {
+                        let iy = y * g.stride.1 - g.padding.1 + kh * g.dilation.1
+                        guard iz >= 0 && iz < g.depth && iy >= 0 && iy < g.height && lo < hi else {
+                            dst.update(repeating: 0, count: ow)
+                            dst += ow
+                            continue
+                        }
+                        let src = xs + ((c * g.depth + iz) * g.height + iy) * g.width + offset
+                        if lo > 0 { dst.update(repeating: 0, count: lo) }
+                        if g.stride.2 == 1 {
+                            (dst + lo).update(from: src + lo, count: hi - lo)
+                        } else {
+                            for xo in lo..<hi { dst[xo] = src[xo * g.stride.2] }
+                        }
+                        if hi < ow { (dst + hi).update(repeating: 0, count: ow - hi) }
+                        dst += ow
                     }
                 }
                 row += 1
@@ -46,23 +104,39 @@ struct ConvGeometry {
 
     /// col2vol: adds `cols: [patch, positions]` back into `dx: [C, D, H, W]` (the adjoint of `columns`).
     func accumulate(_ cols: UnsafePointer<Float>, into dx: UnsafeMutablePointer<Float>) {
-        let (od, oh, ow) = (outDepth, outHeight, outWidth)
-        var row = 0
-        for c in 0..<channels {
-            for kd in 0..<kernel.0 { for kh in 0..<kernel.1 { for kw in 0..<kernel.2 {
-                let src = cols + row * positions
-                var p = 0
+        nonisolated(unsafe) let (input, out) = (cols, dx)
+        let g = self
+        if isTemporalOnly {
+            let plane = height * width
+            forEachChannel { c in
+                for kd in 0..<g.kernel.0 {
+                    let src = input + (c * g.kernel.0 + kd) * g.positions
+                    for z in 0..<g.outDepth {
+                        let iz = z * g.stride.0 - g.padding.0 + kd * g.dilation.0
+                        guard iz >= 0 && iz < g.depth else { continue }
+                        let d = out + (c * g.depth + iz) * plane, s = src + z * plane
+                        for i in 0..<plane { d[i] += s[i] }
+                    }
+                }
+            }
+            return
+        }
+        forEachChannel { c in
+            let (od, oh, ow) = (g.outDepth, g.outHeight, g.outWidth)
+            var row = c * g.kernel.0 * g.kernel.1 * g.kernel.2
+            for kd in 0..<g.kernel.0 { for kh in 0..<g.kernel.1 { for kw in 0..<g.kernel.2 {
+                var src = input + row * g.positions
+                let (lo, hi) = g.validColumns(kw)
+                let offset = kw * g.dilation.2 - g.padding.2
                 for z in 0..<od {
-                    let iz = z * stride.0 - padding.0 + kd * dilation.0
+                    let iz = z * g.stride.0 - g.padding.0 + kd * g.dilation.0
                     for y in 0..<oh {
-                        let iy = y * stride.1 - padding.1 + kh * dilation.1
-                        let inside = iz >= 0 && iz < depth && iy >= 0 && iy < height
-                        let base = dx + ((c * depth + iz) * height + iy) * width
-                        for xo in 0..<ow {
-                            let ix = xo * stride.2 - padding.2 + kw * dilation.2
-                            if inside && ix >= 0 && ix < width { base[ix] += src[p] }
-                            p += 1
+                        let iy = y * g.stride.1 - g.padding.1 + kh * g.dilation.1
+                        if iz >= 0 && iz < g.depth && iy >= 0 && iy < g.height && lo < hi {
+                            let base = out + ((c * g.depth + iz) * g.height + iy) * g.width + offset
+                            for xo in lo..<hi { base[xo * g.stride.2] += src[xo] }
                         }
+                        src += ow
                     }
                 }
                 row += 1

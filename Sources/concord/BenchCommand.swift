@@ -10,13 +10,15 @@ struct BenchCommand: ParsableCommand {
         commandName: "bench",
         abstract: "Time a reference workload, beside its peer on the same work where one is installed.",
         discussion: """
-        Workloads: logmel (10 minutes of 16 kHz audio to the default log-mel; peer: librosa with \
+        Workloads: gemm (sgemm GFLOP/s on the matrix products of every convolution of r2plus1d-tiny and \
+        vggish-tiny at batch 16), conv (those convolutions forward + backward, GFLOP/s beside sgemm's, and \
+        resident-memory growth over the repetitions), logmel (10 minutes of 16 kHz audio to the default log-mel; peer: librosa with \
         --python), decode (every 3rd frame of a 60 s 640x360 file at 112x112 plus its audio at 16 kHz; \
         peer: the ffmpeg CLI doing the same work) and clips (100 random 0.96 s clips: 8 frames at 112x112 \
         and 15360 audio samples and their 96x64 log-mel each). Figures are medians of --reps runs.
         """)
 
-    @Argument(help: "logmel, decode, clips or all.")
+    @Argument(help: "gemm, conv, logmel, decode, clips or all.")
     var workload: String
 
     @Option(help: "The media file to use (default: a 60 s 640x360 H.264+AAC file made once in the temporary folder).")
@@ -27,6 +29,9 @@ struct BenchCommand: ParsableCommand {
 
     @Option(help: "Clips for the clips workload.")
     var clips: Int = 100
+
+    @Option(help: "gemm/conv: only the layers whose name starts with this (e.g. vggish., r2plus1d.stage4).")
+    var layer: String?
 
     @Option(help: "Seconds of audio for the logmel workload (the reference workload is 600).")
     var seconds: Int = AudioBenchmarks.seconds
@@ -44,7 +49,7 @@ struct BenchCommand: ParsableCommand {
 
     func run() throws {
         global.apply()
-        let known = ["decode", "clips", "logmel"]
+        let known = ["decode", "clips", "logmel", "gemm", "conv"]
         let selected = workload == "all" ? known : [workload]
         guard selected.allSatisfy(known.contains) else {
             throw ValidationError("unknown workload '\(workload)' (known: \(known.joined(separator: ", ")), all)")
@@ -55,9 +60,13 @@ struct BenchCommand: ParsableCommand {
             results.append(result)
             if json { try printJSONLine(result) }
         }
-        let mediaWorkloads = selected.filter { $0 != "logmel" }
+        if selected.contains("gemm") || selected.contains("conv") {
+            let layerResults = try benchLayers(conv: selected.contains("conv"))
+            results += layerResults
+        }
+        let mediaWorkloads = selected.filter { ["decode", "clips"].contains($0) }
         if mediaWorkloads.isEmpty {
-            if !json { printTable(results) }
+            if !json && !results.isEmpty { printTable(results) }
             return
         }
         let file: String
@@ -72,7 +81,7 @@ struct BenchCommand: ParsableCommand {
             results.append(result)
             if json { try printJSONLine(result) }
         }
-        if !json { printTable(results) }
+        if !json && !results.isEmpty { printTable(results) }
     }
 
     func benchDecode(_ file: String) throws -> BenchmarkResult {
@@ -126,6 +135,42 @@ struct BenchCommand: ParsableCommand {
             }
         }
         return result
+    }
+
+    /// `gemm`: sgemm GFLOP/s on each reference convolution's products; `conv`: each convolution's
+    /// forward + backward GFLOP/s beside that, and resident-memory growth over the repetitions.
+    func benchLayers(conv: Bool) throws -> [BenchmarkResult] {
+        var results: [BenchmarkResult] = []
+        var total = (gflop: 0.0, ours: 0.0, sgemm: 0.0)
+        let layers = (ConvBenchmarks.r2plus1dTiny + ConvBenchmarks.vggishTiny).filter { $0.name.hasPrefix(self.layer ?? "") }
+        guard !layers.isEmpty else { throw ValidationError("no layer name starts with '\(self.layer ?? "")'") }
+        for layer in layers {
+            let sgemm = ConvBenchmarks.sgemmRate(layer, reps: reps)
+            var r = BenchmarkResult(workload: (conv ? "conv:" : "gemm:") + layer.name, value: sgemm, unit: "GFLOP/s",
+                                    threads: Threads.count, peakRSSMB: peakResidentMegabytes(), repetitions: [],
+                                    detail: ["input": "\(layer.input)", "gflop": String(format: "%.3f", layer.gflop)])
+            r.gflop = layer.gflop
+            if conv {
+                let (seconds, growth) = ConvBenchmarks.time(layer, reps: reps)
+                r.value = layer.gflop / seconds
+                r.sgemmGflops = sgemm
+                r.rssGrowthMB = growth
+                r.detail["share_of_sgemm"] = String(format: "%.2f", r.value / sgemm)
+                total.ours += seconds
+                total.sgemm += layer.gflop / sgemm
+            }
+            total.gflop += layer.gflop
+            results.append(r)
+            if json { try printJSONLine(r) } else {
+                print(pad(r.workload, 34) + String(format: "%8.3f GFLOP  %7.1f GFLOP/s", layer.gflop, r.value)
+                      + (conv ? String(format: "   sgemm %6.1f GFLOP/s  %4.0f %%  rss +%.0f MB", sgemm, 100 * r.value / sgemm, r.rssGrowthMB ?? 0) : ""))
+            }
+        }
+        if conv && !json {
+            print(String(format: "all convolutions: %.1f GFLOP/s vs sgemm %.1f GFLOP/s on the same shapes (%.0f %%)",
+                         total.gflop / total.ours, total.gflop / total.sgemm, 100 * total.sgemm / total.ours))
+        }
+        return []
     }
 
     func printTable(_ results: [BenchmarkResult]) {

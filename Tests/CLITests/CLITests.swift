@@ -143,6 +143,20 @@ import Testing
         #expect((obj?["detail"] as? [String: String])?["frames"] == "501")
     }
 
+    @Test func benchConvPrintsOneLinePerLayer() throws {
+        let r = try runConcord(["bench", "conv", "--layer", "vggish.block4", "--reps", "1", "--json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let lines = r.stdoutText.split(separator: "\n")
+        #expect(lines.count == 2)
+        for line in lines {
+            let obj = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+            #expect((obj?["workload"] as? String)?.hasPrefix("conv:vggish.block4") == true)
+            #expect((obj?["value"] as? Double ?? 0) > 0 && (obj?["sgemm_gflops"] as? Double ?? 0) > 0)
+            #expect(obj?["gflop"] as? Double != nil && obj?["rss_growth_mb"] as? Double != nil)
+        }
+        try expectFailure(["bench", "conv", "--layer", "nothing"], mentions: ["no layer name starts with"])
+    }
+
     @Test func demoRuns() throws {
         let dir = makeTemporaryDirectory("cli-demo")
         let r = try runConcord(["demo", "--videos", "2", "--out", dir])
