@@ -29,6 +29,8 @@ let package = Package(
 
         // Tensor core (for now: NumPy array files and the FFTW/BLAS wiring).
         .target(name: "TensorCore", dependencies: ["CBLAS", "CFFTW"]),
+        // NN: Module, layers, initialisers, optimizers, schedules.
+        .target(name: "NN", dependencies: ["TensorCore"]),
         // AudioFeatures: STFT, mel filterbanks and log-mel front-ends on FFTW.
         .target(name: "AudioFeatures", dependencies: ["CFFTW", "TensorCore"]),
         // Media: demux/decode/encode through FFmpeg, audio files through libsndfile, subtitles.
@@ -42,7 +44,7 @@ let package = Package(
         .executableTarget(
             name: "concord",
             dependencies: [
-                "Media", "AudioFeatures", "Corpora", "Synthesis", "Benchmarks", "TensorCore",
+                "Media", "AudioFeatures", "Corpora", "Synthesis", "Benchmarks", "TensorCore", "NN",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -51,6 +53,7 @@ let package = Package(
         .testTarget(name: "CorporaTests", dependencies: ["Corpora", "Synthesis", "TestSupport"]),
         .testTarget(name: "SynthesisTests", dependencies: ["Synthesis", "Corpora", "Media", "TestSupport"]),
         .testTarget(name: "AudioFeaturesTests", dependencies: ["AudioFeatures", "TestSupport", "TensorCore"], exclude: ["Fixtures"]),
+        .testTarget(name: "NNTests", dependencies: ["NN", "TensorCore", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport", "Media", "TensorCore"]),
     ]

@@ -52,6 +52,31 @@ public final class Tensor: @unchecked Sendable, CustomStringConvertible {
     /// Forgets the accumulated gradient.
     public func zeroGrad() { grad = nil }
 
+    /// Changes the values in place (optimizer updates, loading a checkpoint); the shape stays.
+    public func update(_ body: (inout [Float]) -> Void) {
+        let n = data.count
+        body(&data)
+        precondition(data.count == n, "Tensor.update: the element count changed from \(n) to \(data.count)")
+    }
+
+    /// Random tensors from a seeded generator.
+    public static func uniform(_ shape: [Int], _ lo: Float, _ hi: Float, rng: inout SeededRandom) -> Tensor {
+        Tensor(shape: shape, data: (0..<shape.reduce(1, *)).map { _ in Float(rng.uniform(Double(lo), Double(hi))) })
+    }
+
+    public static func normal(_ shape: [Int], mean: Float = 0, std: Float = 1, rng: inout SeededRandom) -> Tensor {
+        Tensor(shape: shape, data: (0..<shape.reduce(1, *)).map { _ in mean + std * Float(rng.normal()) })
+    }
+
+    /// Normal values redrawn until they fall within [a, b] (as `torch.nn.init.trunc_normal_`).
+    public static func truncatedNormal(_ shape: [Int], std: Float, a: Float = -2, b: Float = 2, rng: inout SeededRandom) -> Tensor {
+        Tensor(shape: shape, data: (0..<shape.reduce(1, *)).map { _ in
+            var v: Float
+            repeat { v = std * Float(rng.normal()) } while v < a || v > b
+            return v
+        })
+    }
+
     public var description: String {
         let head = data.prefix(8).map { String(format: "%.4g", $0) }.joined(separator: ", ")
         return "Tensor(\(shape): [\(head)\(data.count > 8 ? ", …" : "")])"

@@ -1,0 +1,153 @@
+import Foundation
+import TensorCore
+
+/// Stochastic gradient descent as PyTorch's `torch.optim.SGD`:
+/// `g = ∇ + λ p; b = μ b + g (b = g at the first step); p −= lr · (nesterov ? g + μ b : b)`.
+public final class SGD {
+    public let parameters: [Tensor]
+    public var learningRate: Float
+    public let momentum: Float, weightDecay: Float, nesterov: Bool
+    var buffers: [[Float]?]
+
+    public init(_ parameters: [Tensor], learningRate: Float, momentum: Float = 0, weightDecay: Float = 0, nesterov: Bool = false) {
+        self.parameters = parameters
+        (self.learningRate, self.momentum, self.weightDecay, self.nesterov) = (learningRate, momentum, weightDecay, nesterov)
+        buffers = Array(repeating: nil, count: parameters.count)
+    }
+
+    public func step() {
+        for (i, p) in parameters.enumerated() {
+            guard let grad = p.grad?.data else { continue }
+            var g = grad
+            if weightDecay != 0 { for k in g.indices { g[k] += weightDecay * p.data[k] } }
+            if momentum != 0 {
+                var b = buffers[i] ?? g
+                if buffers[i] != nil { for k in b.indices { b[k] = momentum * b[k] + g[k] } }
+                buffers[i] = b
+                if nesterov { for k in g.indices { g[k] += momentum * b[k] } } else { g = b }
+            }
+            let lr = learningRate
+            p.update { v in for k in v.indices { v[k] -= lr * g[k] } }
+        }
+    }
+}
+
+/// Adam with decoupled weight decay, as `torch.optim.AdamW`:
+/// `p ← p (1 − lr λ); m, v moments; p −= lr m̂ / (√v̂ + ε)` with bias-corrected m̂, v̂.
+public final class AdamW {
+    public let parameters: [Tensor]
+    public var learningRate: Float
+    public let beta1: Float, beta2: Float, epsilon: Float, weightDecay: Float
+    var m: [[Float]], v: [[Float]]
+    var t = 0
+
+    public init(_ parameters: [Tensor], learningRate: Float = 1e-3, betas: (Float, Float) = (0.9, 0.999),
+                epsilon: Float = 1e-8, weightDecay: Float = 0.01) {
+        self.parameters = parameters
+        (self.learningRate, beta1, beta2, self.epsilon, self.weightDecay) = (learningRate, betas.0, betas.1, epsilon, weightDecay)
+        m = parameters.map { [Float](repeating: 0, count: $0.count) }
+        v = m
+    }
+
+    public func step() {
+        t += 1
+        let c1 = 1 - Foundation.pow(beta1, Float(t)), c2 = 1 - Foundation.pow(beta2, Float(t))
+        for (i, p) in parameters.enumerated() {
+            guard let g = p.grad?.data else { continue }
+            for k in g.indices {
+                m[i][k] = beta1 * m[i][k] + (1 - beta1) * g[k]
+                v[i][k] = beta2 * v[i][k] + (1 - beta2) * g[k] * g[k]
+            }
+            let (lr, wd, eps, mi, vi) = (learningRate, weightDecay, epsilon, m[i], v[i])
+            p.update { w in
+                for k in w.indices {
+                    w[k] *= 1 - lr * wd
+                    w[k] -= lr * (mi[k] / c1) / ((vi[k] / c2).squareRoot() + eps)
+                }
+            }
+        }
+    }
+}
+
+/// LARS (You et al. 2017) as used for SimCLR/BYOL: for adapted parameters
+/// `g = ∇ + λ p`, trust `η ‖p‖ / ‖g‖`, `b = μ b + lr · trust · g`, `p −= b`; parameters named
+/// as biases or normalisation weights are excluded from adaptation and decay (`b = μ b + lr ∇`).
+public final class LARS {
+    public let parameters: [(String, Tensor)]
+    public var learningRate: Float
+    public let momentum: Float, weightDecay: Float, trustCoefficient: Float
+    var buffers: [[Float]]
+
+    public init(_ named: [(String, Tensor)], learningRate: Float, momentum: Float = 0.9, weightDecay: Float = 1e-6,
+                trustCoefficient: Float = 0.001) {
+        parameters = named
+        (self.learningRate, self.momentum, self.weightDecay, self.trustCoefficient) = (learningRate, momentum, weightDecay, trustCoefficient)
+        buffers = named.map { [Float](repeating: 0, count: $0.1.count) }
+    }
+
+    /// Biases and the parameters of normalisation layers (1-D tensors) are not adapted.
+    public static func isExcluded(_ name: String, _ t: Tensor) -> Bool { name.hasSuffix("bias") || t.rank <= 1 }
+
+    public func step() {
+        for (i, (name, p)) in parameters.enumerated() {
+            guard var g = p.grad?.data else { continue }
+            var scale = learningRate
+            if !Self.isExcluded(name, p) {
+                for k in g.indices { g[k] += weightDecay * p.data[k] }
+                let pn = p.data.reduce(Float(0)) { $0 + $1 * $1 }.squareRoot()
+                let gn = g.reduce(Float(0)) { $0 + $1 * $1 }.squareRoot()
+                if pn > 0 && gn > 0 { scale *= trustCoefficient * pn / gn }
+            }
+            for k in g.indices { buffers[i][k] = momentum * buffers[i][k] + scale * g[k] }
+            let b = buffers[i]
+            p.update { w in for k in w.indices { w[k] -= b[k] } }
+        }
+    }
+}
+
+/// Scales all gradients so their global L2 norm is at most `maxNorm` (as
+/// `torch.nn.utils.clip_grad_norm_`, coefficient `maxNorm / (norm + 1e-6)` capped at 1).
+/// Returns the norm before clipping.
+@discardableResult
+public func clipGradientNorm(_ parameters: [Tensor], maxNorm: Float) -> Float {
+    var total: Double = 0
+    for p in parameters { if let g = p.grad { for v in g.data { total += Double(v) * Double(v) } } }
+    let norm = Float(total.squareRoot())
+    let coefficient = maxNorm / (norm + 1e-6)
+    if coefficient < 1 {
+        for p in parameters {
+            guard let g = p.grad else { continue }
+            g.update { v in for k in v.indices { v[k] *= coefficient } }
+        }
+    }
+    return norm
+}
+
+/// Learning-rate schedules as functions of the step.
+public enum Schedule {
+    /// Linear warm-up from 0 to `base` over `warmup` steps, then a cosine from `base` to `final`
+    /// at `total` steps.
+    public static func warmupCosine(step: Int, total: Int, warmup: Int, base: Float, final: Float = 0) -> Float {
+        if step < warmup { return base * Float(step + 1) / Float(warmup) }
+        let progress = Float(step - warmup) / Float(Swift.max(1, total - warmup))
+        return final + (base - final) * 0.5 * (1 + Foundation.cos(Float.pi * Swift.min(progress, 1)))
+    }
+
+    /// `base · gamma^⌊step / every⌋`.
+    public static func stepDecay(step: Int, base: Float, every: Int, gamma: Float = 0.1) -> Float {
+        base * Foundation.pow(gamma, Float(step / every))
+    }
+}
+
+/// `target ← m · target + (1 − m) · online`, parameter by parameter (and buffers copied), for
+/// momentum encoders. The modules have the same architecture.
+public func exponentialMovingAverage(target: Module, online: Module, momentum: Float) {
+    for ((_, t), (_, o)) in zip(target.namedParameters(), online.namedParameters()) {
+        let values = o.data
+        t.update { w in for k in w.indices { w[k] = momentum * w[k] + (1 - momentum) * values[k] } }
+    }
+    for ((_, t), (_, o)) in zip(target.namedBuffers(), online.namedBuffers()) {
+        let values = o.data
+        t.update { $0 = values }
+    }
+}
