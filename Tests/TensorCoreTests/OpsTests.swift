@@ -43,6 +43,9 @@ import Testing
         "embedding": { embedding([1, 4, 1, 0, 2, 3], shape: [2, 3], weight: $0[0]) },
         "masked_fill": { $0[0].maskedFill(OpsTests.mask, -2.5) },
         "where": { select(OpsTests.mask, $0[0], $0[1]) },
+        "upsample_nearest": { $0[0].upsampledNearest(height: 7, width: 5) },
+        "upsample_bilinear": { $0[0].upsampledBilinear(height: 11, width: 9) },
+        "upsample_bilinear_down": { $0[0].upsampledBilinear(height: 3, width: 2) },
         "conv2d": { conv2d($0[0], weight: $0[1], bias: $0[2], stride: (2, 2), padding: (1, 1)) },
         "conv2d_dilated": { conv2d($0[0], weight: $0[1], padding: (2, 2), dilation: (2, 2)) },
         "conv2d_1x1": { conv2d($0[0], weight: $0[1]) },
@@ -104,6 +107,16 @@ import Testing
             #expect(closeness(rm, Self.fixtures.tensor("\(name).running_mean_after")!).isEmpty, "\(name) running mean")
             #expect(closeness(rv, Self.fixtures.tensor("\(name).running_var_after")!).isEmpty, "\(name) running var")
         }
+    }
+
+    @Test func sortAndTopK() {
+        let x = Tensor(shape: [2, 4], data: [3, 1, 4, 1, -2, 7, 0, 7])
+        let (v, i) = x.sorted()
+        #expect(v.data == [1, 1, 3, 4, -2, 0, 7, 7] && i == [1, 3, 0, 2, 0, 2, 1, 3])
+        let (tv, ti) = x.topK(2)
+        #expect(tv.shape == [2, 2] && tv.data == [4, 3, 7, 7] && ti == [2, 0, 1, 3])
+        var rng = SeededRandom(seed: 1)
+        #expect(rng.permutation(10).sorted() == Array(0..<10))
     }
 
     @Test func dropoutKeepsTheExpectationAndIsOffInEvaluation() {

@@ -95,6 +95,11 @@ mask = torch.tensor([[True, False, False, True], [False, True, False, False], [F
 case("masked_fill", lambda a: a.masked_fill(mask, -2.5), r(3, 4))
 case("where", lambda a, b: torch.where(mask, a, b), r(3, 4), r(3, 4))
 
+# Upsampling (localisation heatmaps to frame size).
+case("upsample_nearest", lambda a: F.interpolate(a, size=(7, 5), mode="nearest"), r(2, 3, 3, 2))
+case("upsample_bilinear", lambda a: F.interpolate(a, size=(11, 9), mode="bilinear", align_corners=False), r(1, 2, 4, 3))
+case("upsample_bilinear_down", lambda a: F.interpolate(a, size=(3, 2), mode="bilinear", align_corners=False), r(1, 1, 7, 5))
+
 # Convolutions, pooling, normalisation.
 case("conv2d", lambda x, w, b: F.conv2d(x, w, b, stride=2, padding=1), r(2, 3, 7, 6), r(4, 3, 3, 3), r(4))
 case("conv2d_dilated", lambda x, w: F.conv2d(x, w, stride=1, padding=2, dilation=2), r(1, 2, 6, 6), r(3, 2, 3, 3))
