@@ -7,7 +7,7 @@ import TensorCore
 struct InspectCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "inspect",
-        abstract: "Describe a media file (its streams), a corpus (counts, duration, problems), a .safetensors or a .npy file.")
+        abstract: "Describe a media file (its streams), a corpus (counts, duration, problems), a .safetensors, .npz or .npy file.")
 
     @Argument(help: "A media file, a corpus folder (or its manifest.jsonl), or a .npy file.")
     var path: String
@@ -37,6 +37,23 @@ struct InspectCommand: ParsableCommand {
                 print("\(path): \(names.count) tensor(s)")
                 for n in names { print("  \(n)  \(file.entries[n]!.dtype) \(file.entries[n]!.shape)") }
                 for (k, v) in file.metadata.sorted(by: { $0.key < $1.key }) { print("  metadata \(k): \(v)") }
+            }
+        } else if path.hasSuffix(".npz") {
+            let members = try NPZ.members(path)
+            let headers = try members.map { m -> (String, String, [Int]) in
+                let temp = NSTemporaryDirectory() + "concord-inspect-\(UUID().uuidString).npy"
+                try m.npy.write(to: URL(fileURLWithPath: temp))
+                defer { try? FileManager.default.removeItem(atPath: temp) }
+                let (descr, shape) = try NPY.header(path: temp)
+                return (m.name, descr, shape)
+            }
+            if json {
+                try printJSON(["path": .string(path), "arrays": .array(headers.map {
+                    .object(["name": .string($0.0), "dtype": .string($0.1), "shape": .array($0.2.map { .number(Double($0)) })])
+                })] as [String: JSONValue])
+            } else {
+                print("\(path): \(headers.count) array(s)")
+                for (n, d, s) in headers { print("  \(n)  \(d) \(s)") }
             }
         } else if path.hasSuffix(".npy") {
             let (descr, shape) = try NPY.header(path: path)

@@ -64,6 +64,8 @@ import Testing
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stdoutText.contains("weight  F32 [2, 3]") && r.stdoutText.contains("count  I64 []"))
         #expect(r.stdoutText.contains("metadata step: 42"))
+        let npz = try runConcord(["inspect", repositoryRoot + "/Tests/TensorCoreTests/Fixtures/numpy_written.npz"])
+        #expect(npz.status == 0 && npz.stdoutText.contains("a  <f4 [2, 3]"), "\(npz.stdoutText)")
         let dir = makeTemporaryDirectory()
         try Data("garbage".utf8).write(to: URL(fileURLWithPath: dir + "/bad.safetensors"))
         try expectFailure(["inspect", dir + "/bad.safetensors"], mentions: [dir + "/bad.safetensors", "not a readable safetensors file"])

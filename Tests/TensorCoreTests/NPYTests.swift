@@ -26,4 +26,23 @@ import Testing
         #expect(throws: ArrayFileError.self) { try NPY.read(UInt8.self, from: dir + "/a.npy") }
         #expect(throws: ArrayFileError.self) { try NPY.read(Float.self, from: dir + "/missing.npy") }
     }
+
+    @Test func npzReadsNumPyArchivesAndRoundTrips() throws {
+        let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures").path
+        let arrays = try NPZ.read(fixtures + "/numpy_written.npz")
+        #expect(arrays["a"]?.shape == [2, 3] && arrays["a"]?.values == [0, 1, 2, 3, 4, 5])
+        #expect(arrays["b"]?.values == [0.5, -1.5])
+        do {
+            _ = try NPZ.read(fixtures + "/numpy_compressed.npz")
+            Issue.record("a compressed archive must be refused")
+        } catch {
+            #expect("\(error)".contains("compressed") && "\(error)".contains("numpy_compressed.npz"))
+        }
+        let dir = makeTemporaryDirectory()
+        try NPZ.write([("x", [1, 2, 3, 4], [2, 2]), ("y", [9], [1])], to: dir + "/out.npz")
+        let back = try NPZ.read(dir + "/out.npz")
+        #expect(back["x"]?.shape == [2, 2] && back["x"]?.values == [1, 2, 3, 4] && back["y"]?.values == [9])
+        try Data([0x50, 0x4B, 1, 2]).write(to: URL(fileURLWithPath: dir + "/bad.npz"))
+        #expect(throws: ArrayFileError.self) { try NPZ.read(dir + "/bad.npz") }
+    }
 }

@@ -1,6 +1,6 @@
 """PyTorch reference numbers for Concord's tensor primitives (Tests/TensorCoreTests).
 
-usage: python make_fixtures.py     (writes ops.safetensors and torch_written.safetensors here)
+usage: python make_fixtures.py     (writes ops.safetensors, torch_written.safetensors and two .npz here)
 Made with torch 2.11.0 and safetensors 0.8.0, float32 on the CPU, seed 0.
 
 For every case NAME it stores the inputs NAME.in0, NAME.in1, …, an upstream gradient NAME.up
@@ -128,4 +128,9 @@ save_file({k: v.contiguous() for k, v in cases.items()}, os.path.join(HERE, "ops
 save_file({"weight": torch.arange(6, dtype=torch.float32).reshape(2, 3), "bias": torch.tensor([0.5, -1.0]),
            "double": torch.tensor([1.25, 2.5], dtype=torch.float64), "count": torch.tensor(7, dtype=torch.int64)},
           os.path.join(HERE, "torch_written.safetensors"), metadata={"step": "42", "note": "from torch"})
+# .npz archives written by NumPy for the reader test: stored (savez) and compressed (refused).
+import numpy as np  # noqa: E402
+np.savez(os.path.join(HERE, "numpy_written.npz"), a=np.arange(6, dtype=np.float32).reshape(2, 3),
+         b=np.array([0.5, -1.5], dtype=np.float32))
+np.savez_compressed(os.path.join(HERE, "numpy_compressed.npz"), a=np.arange(3, dtype=np.float32))
 print(len(cases), "tensors")
