@@ -50,14 +50,17 @@ struct ConvGeometry {
     }
 
     /// vol2col for one sample: `x: [C, D, H, W]` → `cols: [patch, positions]`.
-    func columns(_ x: UnsafePointer<Float>, into cols: UnsafeMutablePointer<Float>) {
+    /// Rows of `cols` lie `rowStride` floats apart (`positions` for one sample; `g · positions`
+    /// when g samples share one column matrix, each at its own column offset).
+    func columns(_ x: UnsafePointer<Float>, into cols: UnsafeMutablePointer<Float>, rowStride: Int? = nil) {
+        let rs = rowStride ?? positions
         nonisolated(unsafe) let (xs, out) = (x, cols)
         let g = self
         if isTemporalOnly {
             let plane = height * width
             forEachChannel { c in
                 for kd in 0..<g.kernel.0 {
-                    let dst = out + (c * g.kernel.0 + kd) * g.positions
+                    let dst = out + (c * g.kernel.0 + kd) * rs
                     for z in 0..<g.outDepth {
                         let iz = z * g.stride.0 - g.padding.0 + kd * g.dilation.0
                         if iz >= 0 && iz < g.depth {
@@ -74,7 +77,7 @@ struct ConvGeometry {
             let (od, oh, ow) = (g.outDepth, g.outHeight, g.outWidth)
             var row = c * g.kernel.0 * g.kernel.1 * g.kernel.2
             for kd in 0..<g.kernel.0 { for kh in 0..<g.kernel.1 { for kw in 0..<g.kernel.2 {
-                var dst = out + row * g.positions
+                var dst = out + row * rs
                 let (lo, hi) = g.validColumns(kw)
                 let offset = kw * g.dilation.2 - g.padding.2
                 for z in 0..<od {
@@ -103,14 +106,15 @@ struct ConvGeometry {
     }
 
     /// col2vol: adds `cols: [patch, positions]` back into `dx: [C, D, H, W]` (the adjoint of `columns`).
-    func accumulate(_ cols: UnsafePointer<Float>, into dx: UnsafeMutablePointer<Float>) {
+    func accumulate(_ cols: UnsafePointer<Float>, into dx: UnsafeMutablePointer<Float>, rowStride: Int? = nil) {
+        let rs = rowStride ?? positions
         nonisolated(unsafe) let (input, out) = (cols, dx)
         let g = self
         if isTemporalOnly {
             let plane = height * width
             forEachChannel { c in
                 for kd in 0..<g.kernel.0 {
-                    let src = input + (c * g.kernel.0 + kd) * g.positions
+                    let src = input + (c * g.kernel.0 + kd) * rs
                     for z in 0..<g.outDepth {
                         let iz = z * g.stride.0 - g.padding.0 + kd * g.dilation.0
                         guard iz >= 0 && iz < g.depth else { continue }
@@ -125,7 +129,7 @@ struct ConvGeometry {
             let (od, oh, ow) = (g.outDepth, g.outHeight, g.outWidth)
             var row = c * g.kernel.0 * g.kernel.1 * g.kernel.2
             for kd in 0..<g.kernel.0 { for kh in 0..<g.kernel.1 { for kw in 0..<g.kernel.2 {
-                var src = input + row * g.positions
+                var src = input + row * rs
                 let (lo, hi) = g.validColumns(kw)
                 let offset = kw * g.dilation.2 - g.padding.2
                 for z in 0..<od {
@@ -157,18 +161,40 @@ public func conv3d(_ x: Tensor, weight: Tensor, bias: Tensor? = nil, stride: (In
     precondition(g.outDepth > 0 && g.outHeight > 0 && g.outWidth > 0, "conv3d: kernel \(weight.shape) does not fit input \(x.shape)")
     if let bias { precondition(bias.shape == [g.outChannels], "conv3d: bias \(bias.shape) for \(g.outChannels) output channels") }
     let (o, k, p) = (g.outChannels, g.patch, g.positions)
+    // NOTE: where one sample has few output positions (the late stages), several samples
+    // share one column matrix [K, group · P] so each sgemm is wide enough to run near sgemm's
+    // full rate; with many positions a sample is wide enough alone, and then the product is
+    // written (and the gradient read) in place, without the regrouping copies.
+    let group = p >= 2048 ? 1 : Swift.max(1, Swift.min(g.batch, 4096 / p, (8 << 20) / Swift.max(1, k * p)))
+    let width = group * p
     var out = [Float](repeating: 0, count: g.batch * o * p)
-    var cols = [Float](repeating: 0, count: g.isPointwise ? 0 : k * p)
+    var cols = [Float](repeating: 0, count: k * width)
+    var product = [Float](repeating: 0, count: group > 1 ? o * width : 0)
     x.data.withUnsafeBufferPointer { xs in
         weight.data.withUnsafeBufferPointer { w in
             out.withUnsafeMutableBufferPointer { y in
                 cols.withUnsafeMutableBufferPointer { c in
-                    for n in 0..<g.batch {
-                        let input = xs.baseAddress! + n * g.inputVolume
-                        let b: UnsafePointer<Float>
-                        if g.isPointwise { b = input } else { g.columns(input, into: c.baseAddress!); b = UnsafePointer(c.baseAddress!) }
-                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(o), Int32(p), Int32(k), 1,
-                                    w.baseAddress!, Int32(k), b, Int32(p), 0, y.baseAddress! + n * o * p, Int32(p))
+                    product.withUnsafeMutableBufferPointer { prod in
+                        for first in Swift.stride(from: 0, to: g.batch, by: group) {
+                            let count = Swift.min(group, g.batch - first)
+                            if group == 1 {
+                                let input = xs.baseAddress! + first * g.inputVolume
+                                let b: UnsafePointer<Float>
+                                if g.isPointwise { b = input } else { g.columns(input, into: c.baseAddress!); b = UnsafePointer(c.baseAddress!) }
+                                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(o), Int32(p), Int32(k), 1,
+                                            w.baseAddress!, Int32(k), b, Int32(p), 0, y.baseAddress! + first * o * p, Int32(p))
+                                continue
+                            }
+                            for s in 0..<count {
+                                g.columns(xs.baseAddress! + (first + s) * g.inputVolume, into: c.baseAddress! + s * p, rowStride: width)
+                            }
+                            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(o), Int32(count * p), Int32(k), 1,
+                                        w.baseAddress!, Int32(k), c.baseAddress!, Int32(width), 0, prod.baseAddress!, Int32(width))
+                            // [O, count · P] → count × [O, P]
+                            for s in 0..<count { for ch in 0..<o {
+                                (y.baseAddress! + ((first + s) * o + ch) * p).update(from: prod.baseAddress! + ch * width + s * p, count: p)
+                            } }
+                        }
                     }
                 }
             }
@@ -182,31 +208,53 @@ public func conv3d(_ x: Tensor, weight: Tensor, bias: Tensor? = nil, stride: (In
     return Autograd.result(shape: shape, data: out, inputs: inputs) { grad in
         var dx = [Float](repeating: 0, count: x.requiresGrad ? x.count : 0)
         var dw = [Float](repeating: 0, count: weight.count)
-        var cols = [Float](repeating: 0, count: k * p)
+        var cols = [Float](repeating: 0, count: k * width)
+        var dy = [Float](repeating: 0, count: group > 1 ? o * width : 0)
         x.data.withUnsafeBufferPointer { xs in
             weight.data.withUnsafeBufferPointer { w in
                 grad.data.withUnsafeBufferPointer { gy in
                     dw.withUnsafeMutableBufferPointer { dwp in
                         dx.withUnsafeMutableBufferPointer { dxp in
                             cols.withUnsafeMutableBufferPointer { c in
-                                for n in 0..<g.batch {
-                                    let input = xs.baseAddress! + n * g.inputVolume
-                                    let dy = gy.baseAddress! + n * o * p
-                                    // dW += dY_n · cols_nᵀ
-                                    let b: UnsafePointer<Float>
-                                    if g.isPointwise { b = input } else { g.columns(input, into: c.baseAddress!); b = UnsafePointer(c.baseAddress!) }
-                                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(o), Int32(k), Int32(p), 1,
-                                                dy, Int32(p), b, Int32(p), 1, dwp.baseAddress!, Int32(k))
-                                    guard x.requiresGrad else { continue }
-                                    // dcols = Wᵀ · dY_n, then col2vol into dX_n.
-                                    let dxn = dxp.baseAddress! + n * g.inputVolume
-                                    if g.isPointwise {
-                                        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(k), Int32(p), Int32(o), 1,
-                                                    w.baseAddress!, Int32(k), dy, Int32(p), 0, dxn, Int32(p))
-                                    } else {
-                                        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(k), Int32(p), Int32(o), 1,
-                                                    w.baseAddress!, Int32(k), dy, Int32(p), 0, c.baseAddress!, Int32(p))
-                                        g.accumulate(c.baseAddress!, into: dxn)
+                                dy.withUnsafeMutableBufferPointer { d in
+                                    for first in Swift.stride(from: 0, to: g.batch, by: group) {
+                                        let count = Swift.min(group, g.batch - first)
+                                        if group == 1 {
+                                            let input = xs.baseAddress! + first * g.inputVolume
+                                            let dyn = gy.baseAddress! + first * o * p
+                                            let b: UnsafePointer<Float>
+                                            if g.isPointwise { b = input } else { g.columns(input, into: c.baseAddress!); b = UnsafePointer(c.baseAddress!) }
+                                            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(o), Int32(k), Int32(p), 1,
+                                                        dyn, Int32(p), b, Int32(p), 1, dwp.baseAddress!, Int32(k))
+                                            guard x.requiresGrad else { continue }
+                                            let dxn = dxp.baseAddress! + first * g.inputVolume
+                                            if g.isPointwise {
+                                                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(k), Int32(p), Int32(o), 1,
+                                                            w.baseAddress!, Int32(k), dyn, Int32(p), 0, dxn, Int32(p))
+                                            } else {
+                                                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(k), Int32(p), Int32(o), 1,
+                                                            w.baseAddress!, Int32(k), dyn, Int32(p), 0, c.baseAddress!, Int32(p))
+                                                g.accumulate(c.baseAddress!, into: dxn)
+                                            }
+                                            continue
+                                        }
+                                        // count × [O, P] → [O, count · P]
+                                        for s in 0..<count { for ch in 0..<o {
+                                            (d.baseAddress! + ch * width + s * p).update(from: gy.baseAddress! + ((first + s) * o + ch) * p, count: p)
+                                        } }
+                                        for s in 0..<count {
+                                            g.columns(xs.baseAddress! + (first + s) * g.inputVolume, into: c.baseAddress! + s * p, rowStride: width)
+                                        }
+                                        // dW += dY · colsᵀ
+                                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(o), Int32(k), Int32(count * p), 1,
+                                                    d.baseAddress!, Int32(width), c.baseAddress!, Int32(width), 1, dwp.baseAddress!, Int32(k))
+                                        guard x.requiresGrad else { continue }
+                                        // dcols = Wᵀ · dY, then col2vol into each sample's dX.
+                                        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(k), Int32(count * p), Int32(o), 1,
+                                                    w.baseAddress!, Int32(k), d.baseAddress!, Int32(width), 0, c.baseAddress!, Int32(width))
+                                        for s in 0..<count {
+                                            g.accumulate(c.baseAddress! + s * p, into: dxp.baseAddress! + (first + s) * g.inputVolume, rowStride: width)
+                                        }
                                     }
                                 }
                             }
