@@ -9,6 +9,7 @@ final class MediaContainer {
 
     init(path: String) throws {
         try checkReadableFile(path)
+        _ = ffmpegLogging
         var ctx: UnsafeMutablePointer<AVFormatContext>? = nil
         let openResult = avformat_open_input(&ctx, path, nil, nil)
         guard openResult >= 0, let opened = ctx else {

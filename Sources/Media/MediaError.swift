@@ -60,7 +60,11 @@ public func checkReadableFile(_ path: String) throws {
     if size == 0 { throw MediaError.emptyFile(path) }
 }
 
-/// Silences FFmpeg's own console logging (errors reach the user through `MediaError`).
+/// Silences FFmpeg's own console logging (errors reach the user through `MediaError`);
+/// `CONCORD_FFMPEG_DEBUG=1` turns on its debug log instead.
 public func setFFmpegLogQuiet() {
     av_log_set_level(getenv("CONCORD_FFMPEG_DEBUG") != nil ? AV_LOG_DEBUG : AV_LOG_QUIET)
 }
+
+/// Applied once before the first use of FFmpeg by any reader or writer.
+let ffmpegLogging: Void = setFFmpegLogQuiet()

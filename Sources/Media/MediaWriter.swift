@@ -77,6 +77,7 @@ public final class MediaWriter {
                 subtitles: Bool = false) throws {
         self.path = path
         self.temporaryPath = path + ".partial"
+        _ = ffmpegLogging
         guard let format = av_guess_format(nil, path, nil) else {
             throw MediaError.writeFailed(path, reason: "no container format for this file name")
         }

@@ -6,6 +6,7 @@ import TensorCore
 public enum PNGWriter {
     /// Encodes `image` as an RGB PNG file (written to a temporary name, then renamed).
     public static func write(_ image: RGBImage, to path: String) throws {
+        _ = ffmpegLogging
         guard let codec = avcodec_find_encoder(AV_CODEC_ID_PNG) else {
             throw MediaError.writeFailed(path, reason: "this FFmpeg build has no PNG encoder")
         }
