@@ -49,25 +49,22 @@ struct ConvGeometry {
             && dilation.1 == 1 && dilation.2 == 1
     }
 
-    /// vol2col for one sample: `x: [C, D, H, W]` → `cols: [patch, positions]`.
-    /// Rows of `cols` lie `rowStride` floats apart (`positions` for one sample; `g · positions`
-    /// when g samples share one column matrix, each at its own column offset).
-    func columns(_ x: UnsafePointer<Float>, into cols: UnsafeMutablePointer<Float>, rowStride: Int? = nil) {
-        let rs = rowStride ?? positions
-        nonisolated(unsafe) let (xs, out) = (x, cols)
+    /// Walks the vol2col mapping for every channel (spread over threads): each stretch of
+    /// `length` column entries at offset `column` of the column matrix (rows `rowStride` apart)
+    /// reads input entries `input + xo · step` for `xo` in `lo ..< hi`; `input` is nil where the
+    /// whole stretch lies in the padding. `columns` and `accumulate` are the two visitors.
+    func walk<V: ColumnVisitor>(_ visitor: V, rowStride rs: Int) {
         let g = self
         if isTemporalOnly {
+            // Whole planes: one stretch per (channel, kd, output depth).
             let plane = height * width
             forEachChannel { c in
                 for kd in 0..<g.kernel.0 {
-                    let dst = out + (c * g.kernel.0 + kd) * rs
                     for z in 0..<g.outDepth {
                         let iz = z * g.stride.0 - g.padding.0 + kd * g.dilation.0
-                        if iz >= 0 && iz < g.depth {
-                            (dst + z * plane).update(from: xs + (c * g.depth + iz) * plane, count: plane)
-                        } else {
-                            (dst + z * plane).update(repeating: 0, count: plane)
-                        }
+                        let inside = iz >= 0 && iz < g.depth
+                        visitor.visit(column: (c * g.kernel.0 + kd) * rs + z * plane,
+                                      input: inside ? (c * g.depth + iz) * plane : nil, lo: 0, hi: plane, step: 1, length: plane)
                     }
                 }
             }
@@ -77,27 +74,17 @@ struct ConvGeometry {
             let (od, oh, ow) = (g.outDepth, g.outHeight, g.outWidth)
             var row = c * g.kernel.0 * g.kernel.1 * g.kernel.2
             for kd in 0..<g.kernel.0 { for kh in 0..<g.kernel.1 { for kw in 0..<g.kernel.2 {
-                var dst = out + row * rs
                 let (lo, hi) = g.validColumns(kw)
                 let offset = kw * g.dilation.2 - g.padding.2
+                var column = row * rs
                 for z in 0..<od {
                     let iz = z * g.stride.0 - g.padding.0 + kd * g.dilation.0
                     for y in 0..<oh {
                         let iy = y * g.stride.1 - g.padding.1 + kh * g.dilation.1
-                        guard iz >= 0 && iz < g.depth && iy >= 0 && iy < g.height && lo < hi else {
-                            dst.update(repeating: 0, count: ow)
-                            dst += ow
-                            continue
-                        }
-                        let src = xs + ((c * g.depth + iz) * g.height + iy) * g.width + offset
-                        if lo > 0 { dst.update(repeating: 0, count: lo) }
-                        if g.stride.2 == 1 {
-                            (dst + lo).update(from: src + lo, count: hi - lo)
-                        } else {
-                            for xo in lo..<hi { dst[xo] = src[xo * g.stride.2] }
-                        }
-                        if hi < ow { (dst + hi).update(repeating: 0, count: ow - hi) }
-                        dst += ow
+                        let inside = iz >= 0 && iz < g.depth && iy >= 0 && iy < g.height && lo < hi
+                        visitor.visit(column: column, input: inside ? ((c * g.depth + iz) * g.height + iy) * g.width + offset : nil,
+                                      lo: lo, hi: hi, step: g.stride.2, length: ow)
+                        column += ow
                     }
                 }
                 row += 1
@@ -105,47 +92,54 @@ struct ConvGeometry {
         }
     }
 
+    /// vol2col for one sample: `x: [C, D, H, W]` → `cols: [patch, positions]`.
+    /// Rows of `cols` lie `rowStride` floats apart (`positions` for one sample; `g · positions`
+    /// when g samples share one column matrix, each at its own column offset).
+    func columns(_ x: UnsafePointer<Float>, into cols: UnsafeMutablePointer<Float>, rowStride: Int? = nil) {
+        walk(Gather(source: x, columns: cols), rowStride: rowStride ?? positions)
+    }
+
     /// col2vol: adds `cols: [patch, positions]` back into `dx: [C, D, H, W]` (the adjoint of `columns`).
     func accumulate(_ cols: UnsafePointer<Float>, into dx: UnsafeMutablePointer<Float>, rowStride: Int? = nil) {
-        let rs = rowStride ?? positions
-        nonisolated(unsafe) let (input, out) = (cols, dx)
-        let g = self
-        if isTemporalOnly {
-            let plane = height * width
-            forEachChannel { c in
-                for kd in 0..<g.kernel.0 {
-                    let src = input + (c * g.kernel.0 + kd) * rs
-                    for z in 0..<g.outDepth {
-                        let iz = z * g.stride.0 - g.padding.0 + kd * g.dilation.0
-                        guard iz >= 0 && iz < g.depth else { continue }
-                        let d = out + (c * g.depth + iz) * plane, s = src + z * plane
-                        for i in 0..<plane { d[i] += s[i] }
-                    }
-                }
-            }
-            return
+        walk(Scatter(columns: cols, target: dx), rowStride: rowStride ?? positions)
+    }
+}
+
+/// What `ConvGeometry.walk` does with each stretch of the column matrix.
+protocol ColumnVisitor: Sendable {
+    func visit(column: Int, input: Int?, lo: Int, hi: Int, step: Int, length: Int)
+}
+
+/// vol2col: copies input entries into the column matrix (zeros in the padding).
+struct Gather: ColumnVisitor, @unchecked Sendable {
+    let source: UnsafePointer<Float>
+    let columns: UnsafeMutablePointer<Float>
+
+    @inline(__always)
+    func visit(column: Int, input: Int?, lo: Int, hi: Int, step: Int, length: Int) {
+        let dst = columns + column
+        guard let input else { dst.update(repeating: 0, count: length); return }
+        let src = source + input
+        if lo > 0 { dst.update(repeating: 0, count: lo) }
+        if step == 1 {
+            (dst + lo).update(from: src + lo, count: hi - lo)
+        } else {
+            for xo in lo..<hi { dst[xo] = src[xo * step] }
         }
-        forEachChannel { c in
-            let (od, oh, ow) = (g.outDepth, g.outHeight, g.outWidth)
-            var row = c * g.kernel.0 * g.kernel.1 * g.kernel.2
-            for kd in 0..<g.kernel.0 { for kh in 0..<g.kernel.1 { for kw in 0..<g.kernel.2 {
-                var src = input + row * rs
-                let (lo, hi) = g.validColumns(kw)
-                let offset = kw * g.dilation.2 - g.padding.2
-                for z in 0..<od {
-                    let iz = z * g.stride.0 - g.padding.0 + kd * g.dilation.0
-                    for y in 0..<oh {
-                        let iy = y * g.stride.1 - g.padding.1 + kh * g.dilation.1
-                        if iz >= 0 && iz < g.depth && iy >= 0 && iy < g.height && lo < hi {
-                            let base = out + ((c * g.depth + iz) * g.height + iy) * g.width + offset
-                            for xo in lo..<hi { base[xo * g.stride.2] += src[xo] }
-                        }
-                        src += ow
-                    }
-                }
-                row += 1
-            } } }
-        }
+        if hi < length { (dst + hi).update(repeating: 0, count: length - hi) }
+    }
+}
+
+/// col2vol: adds column entries back onto the input entries they were read from.
+struct Scatter: ColumnVisitor, @unchecked Sendable {
+    let columns: UnsafePointer<Float>
+    let target: UnsafeMutablePointer<Float>
+
+    @inline(__always)
+    func visit(column: Int, input: Int?, lo: Int, hi: Int, step: Int, length: Int) {
+        guard let input else { return }
+        let src = columns + column, dst = target + input
+        for xo in lo..<hi { dst[xo * step] += src[xo] }
     }
 }
 
