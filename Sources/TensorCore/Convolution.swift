@@ -92,6 +92,14 @@ struct ConvGeometry {
         }
     }
 
+    /// One sample's column matrix `[patch, positions]`: the input itself for a pointwise kernel,
+    /// else its vol2col written into `scratch`.
+    func columnMatrix(_ input: UnsafePointer<Float>, scratch: UnsafeMutablePointer<Float>) -> UnsafePointer<Float> {
+        if isPointwise { return input }
+        columns(input, into: scratch)
+        return UnsafePointer(scratch)
+    }
+
     /// vol2col for one sample: `x: [C, D, H, W]` → `cols: [patch, positions]`.
     /// Rows of `cols` lie `rowStride` floats apart (`positions` for one sample; `g · positions`
     /// when g samples share one column matrix, each at its own column offset).
@@ -173,8 +181,7 @@ public func conv3d(_ x: Tensor, weight: Tensor, bias: Tensor? = nil, stride: (In
                             let count = Swift.min(group, g.batch - first)
                             if group == 1 {
                                 let input = xs.baseAddress! + first * g.inputVolume
-                                let b: UnsafePointer<Float>
-                                if g.isPointwise { b = input } else { g.columns(input, into: c.baseAddress!); b = UnsafePointer(c.baseAddress!) }
+                                let b = g.columnMatrix(input, scratch: c.baseAddress!)
                                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(o), Int32(p), Int32(k), 1,
                                             w.baseAddress!, Int32(k), b, Int32(p), 0, y.baseAddress! + first * o * p, Int32(p))
                                 continue
@@ -216,8 +223,7 @@ public func conv3d(_ x: Tensor, weight: Tensor, bias: Tensor? = nil, stride: (In
                                         if group == 1 {
                                             let input = xs.baseAddress! + first * g.inputVolume
                                             let dyn = gy.baseAddress! + first * o * p
-                                            let b: UnsafePointer<Float>
-                                            if g.isPointwise { b = input } else { g.columns(input, into: c.baseAddress!); b = UnsafePointer(c.baseAddress!) }
+                                            let b = g.columnMatrix(input, scratch: c.baseAddress!)
                                             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(o), Int32(k), Int32(p), 1,
                                                         dyn, Int32(p), b, Int32(p), 1, dwp.baseAddress!, Int32(k))
                                             guard x.requiresGrad else { continue }
