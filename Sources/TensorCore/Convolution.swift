@@ -29,16 +29,15 @@ struct ConvGeometry {
         return (Swift.min(lo, hi), hi)
     }
 
-    /// Runs `body(channel)` for every input channel, spread over the process's threads
-    /// (channels own disjoint rows of the column matrix and disjoint planes of the input).
-    func forEachChannel(_ body: @escaping @Sendable (Int) -> Void) {
-        let workers = Swift.min(Threads.count, channels)
+    /// Runs `body(item)` for `0 ..< items`, spread over the process's threads.
+    func parallel(_ items: Int, _ body: @escaping @Sendable (Int) -> Void) {
+        let workers = Swift.min(Threads.count, items)
         if workers <= 1 || patch * positions < 65536 {
-            for c in 0..<channels { body(c) }
+            for i in 0..<items { body(i) }
             return
         }
         DispatchQueue.concurrentPerform(iterations: workers) { w in
-            for c in Swift.stride(from: w, to: channels, by: workers) { body(c) }
+            for i in Swift.stride(from: w, to: items, by: workers) { body(i) }
         }
     }
 
@@ -53,12 +52,16 @@ struct ConvGeometry {
     /// `length` column entries at offset `column` of the column matrix (rows `rowStride` apart)
     /// reads input entries `input + xo · step` for `xo` in `lo ..< hi`; `input` is nil where the
     /// whole stretch lies in the padding. `columns` and `accumulate` are the two visitors.
+    ///
+    /// NOTE: a visitor that writes the input (`Scatter`) is split by channel, so no two threads
+    /// add into one input plane; a visitor that only reads it (`Gather`) is split by
+    /// (channel, kd, kh), which balances the work when there are few channels (the stem's 3).
     func walk<V: ColumnVisitor>(_ visitor: V, rowStride rs: Int) {
         let g = self
         if isTemporalOnly {
             // Whole planes: one stretch per (channel, kd, output depth).
             let plane = height * width
-            forEachChannel { c in
+            parallel(channels) { c in
                 for kd in 0..<g.kernel.0 {
                     for z in 0..<g.outDepth {
                         let iz = z * g.stride.0 - g.padding.0 + kd * g.dilation.0
@@ -70,10 +73,15 @@ struct ConvGeometry {
             }
             return
         }
-        forEachChannel { c in
+        let (kd0, kh0) = (kernel.0, kernel.1)
+        let fine = !V.writesInput
+        parallel(fine ? channels * kd0 * kh0 : channels) { item in
             let (od, oh, ow) = (g.outDepth, g.outHeight, g.outWidth)
-            var row = c * g.kernel.0 * g.kernel.1 * g.kernel.2
-            for kd in 0..<g.kernel.0 { for kh in 0..<g.kernel.1 { for kw in 0..<g.kernel.2 {
+            let c = fine ? item / (kd0 * kh0) : item
+            let kds = fine ? ((item / kh0) % kd0)..<((item / kh0) % kd0 + 1) : 0..<kd0
+            let khs = fine ? (item % kh0)..<(item % kh0 + 1) : 0..<kh0
+            for kd in kds { for kh in khs { for kw in 0..<g.kernel.2 {
+                let row = ((c * kd0 + kd) * kh0 + kh) * g.kernel.2 + kw
                 let (lo, hi) = g.validColumns(kw)
                 let offset = kw * g.dilation.2 - g.padding.2
                 var column = row * rs
@@ -87,7 +95,6 @@ struct ConvGeometry {
                         column += ow
                     }
                 }
-                row += 1
             } } }
         }
     }
@@ -115,11 +122,14 @@ struct ConvGeometry {
 
 /// What `ConvGeometry.walk` does with each stretch of the column matrix.
 protocol ColumnVisitor: Sendable {
+    /// Whether visiting writes the input (then two threads must not share a channel).
+    static var writesInput: Bool { get }
     func visit(column: Int, input: Int?, lo: Int, hi: Int, step: Int, length: Int)
 }
 
 /// vol2col: copies input entries into the column matrix (zeros in the padding).
 struct Gather: ColumnVisitor, @unchecked Sendable {
+    static var writesInput: Bool { false }
     let source: UnsafePointer<Float>
     let columns: UnsafeMutablePointer<Float>
 
@@ -140,6 +150,7 @@ struct Gather: ColumnVisitor, @unchecked Sendable {
 
 /// col2vol: adds column entries back onto the input entries they were read from.
 struct Scatter: ColumnVisitor, @unchecked Sendable {
+    static var writesInput: Bool { true }
     let columns: UnsafePointer<Float>
     let target: UnsafeMutablePointer<Float>
 
