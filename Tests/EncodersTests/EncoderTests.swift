@@ -1,0 +1,87 @@
+import Encoders
+import Foundation
+import NN
+import TensorCore
+import TestSupport
+import Testing
+
+/// The encoder presets against `peers/models.py` (`Fixtures/encoders.safetensors`, made by
+/// `make_fixtures.py`): the same parameter and buffer names and shapes, and — with every
+/// entry filled by the same formula on both sides — the same eval-mode outputs.
+@Suite struct EncoderTests {
+    static let fixtures: SafeTensorsFile = {
+        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/encoders.safetensors").path
+        return try! SafeTensorsFile(path: path)
+    }()
+
+    /// The fixture script's `formula`, entry by entry in sorted-name order.
+    static func fill(_ model: Module) {
+        let tensors = Dictionary(uniqueKeysWithValues: model.namedParameters() + model.namedBuffers())
+        let names = (Array(tensors.keys) + model.namedCounters().map(\.0)).sorted()
+        var counters = SafeTensorsFile()
+        for (k, name) in names.enumerated() {
+            guard let t = tensors[name] else { counters.set(name, int64: [3], shape: []); continue }
+            let n = t.count
+            let values: [Float] = (0..<n).map { i in
+                let s = sin(0.1 * Double(i) + 0.7 * Double(k))
+                if name.hasSuffix("running_var") { return Float(1 + 0.5 * abs(s)) }
+                if name.hasSuffix("running_mean") { return Float(0.05 * s) }
+                if t.rank == 1 { return Float(name.hasSuffix("weight") ? 1 + 0.1 * s : 0.1 * s) }
+                return Float(s * (3 / Double(n / t.shape[0])).squareRoot())
+            }
+            t.update { $0 = values }
+        }
+        _ = try? model.load(counters, strict: false)  // the int64 counters, as the script's fill_(3)
+    }
+
+    static func signal(_ shape: [Int]) -> Tensor {
+        let n = shape.reduce(1, *)
+        return Tensor(shape: shape, data: (0..<n).map { Float(0.5 * sin(0.05 * Double($0))) })
+    }
+
+    func expectSameNames(_ model: Module, _ key: String) throws {
+        let json = try #require(Self.fixtures.metadata["\(key).names"])
+        let expected = try JSONDecoder().decode([String: [Int]].self, from: Data(json.utf8))
+        var ours: [String: [Int]] = [:]
+        for (n, t) in model.namedParameters() + model.namedBuffers() { ours[n] = t.shape }
+        for (n, _) in model.namedCounters() { ours[n] = [] }
+        #expect(Set(ours.keys) == Set(expected.keys), "\(key): only Concord \(Set(ours.keys).subtracting(expected.keys).sorted()); only PyTorch \(Set(expected.keys).subtracting(ours.keys).sorted())")
+        for (n, s) in expected where ours[n] != nil { #expect(ours[n] == s, "\(key) \(n): \(ours[n]!) vs \(s)") }
+    }
+
+    func expectOutput(_ got: Tensor, _ key: String) {
+        let expected = Self.fixtures.tensor(key)!
+        let problems = closeness(got, expected, rtol: 1e-3, atol: 1e-4)
+        #expect(problems.isEmpty, "\(key): \(problems)")
+    }
+
+    @Test func vggishTiny() throws {
+        var rng = SeededRandom(seed: 0)
+        let model = VGGishTiny(rng: &rng)
+        try expectSameNames(model, "vggish")
+        Self.fill(model)
+        model.eval()
+        expectOutput(Autograd.withoutGradients { model(Self.signal([2, 1, 96, 64])) }, "vggish.output")
+    }
+
+    @Test func r2plus1dTiny() throws {
+        var rng = SeededRandom(seed: 0)
+        let model = R2Plus1DTiny(rng: &rng)
+        try expectSameNames(model, "r2plus1d")
+        Self.fill(model)
+        model.eval()
+        let features = Autograd.withoutGradients { model.features(Self.signal([1, 3, 8, 112, 112])) }
+        #expect(features.shape == [1, 256, 2, 7, 7])
+        expectOutput(features, "r2plus1d.features")
+        expectOutput(features.globalAveragePooled(), "r2plus1d.output")
+    }
+
+    @Test func resnetTiny() throws {
+        var rng = SeededRandom(seed: 0)
+        let model = ResNetTiny(rng: &rng)
+        try expectSameNames(model, "resnet")
+        Self.fill(model)
+        model.eval()
+        expectOutput(Autograd.withoutGradients { model(Self.signal([1, 3, 112, 112])) }, "resnet.output")
+    }
+}

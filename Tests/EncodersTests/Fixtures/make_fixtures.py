@@ -1,0 +1,63 @@
+"""Reference outputs of the encoder presets of `peers/models.py` (Tests/EncodersTests).
+
+usage: python make_fixtures.py     (writes encoders.safetensors here)
+Made with torch 2.11.0. No weights are stored: both sides fill every state_dict entry by the
+same formula (`fill` below, mirrored in EncoderTests.swift) so the file stays small, and the
+input is a formula too. Stored: each model's state_dict names and shapes (metadata
+`<model>.names`, JSON), its eval-mode output, and r2plus1d's feature map.
+"""
+import json
+import math
+import os
+import sys
+
+import torch
+from safetensors.torch import save_file
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "../../../../shared/peers"))
+import models  # noqa: E402
+
+
+def formula(name, k, n, shape):
+    i = torch.arange(n, dtype=torch.float64)
+    s = torch.sin(0.1 * i + 0.7 * k)
+    if name.endswith("running_var"):
+        return 1 + 0.5 * s.abs()
+    if name.endswith("running_mean"):
+        return 0.05 * s
+    if len(shape) == 1:
+        return 1 + 0.1 * s if name.endswith("weight") else 0.1 * s
+    fan_in = n // shape[0]
+    return s * math.sqrt(3 / fan_in)
+
+
+def fill(model):
+    sd = model.state_dict()
+    for k, name in enumerate(sorted(sd)):
+        t = sd[name]
+        if name.endswith("num_batches_tracked"):
+            t.fill_(3)
+        else:
+            t.copy_(formula(name, k, t.numel(), list(t.shape)).reshape(t.shape).to(t.dtype))
+
+
+def signal(shape):
+    n = math.prod(shape)
+    return (0.5 * torch.sin(0.05 * torch.arange(n, dtype=torch.float64))).reshape(shape).float()
+
+
+out, meta = {}, {}
+with torch.no_grad():
+    for name, model, shape in [("vggish", models.VGGishTiny(), (2, 1, 96, 64)),
+                               ("r2plus1d", models.R2Plus1DTiny(), (1, 3, 8, 112, 112)),
+                               ("resnet", models.ResNetTiny(), (1, 3, 112, 112))]:
+        fill(model)
+        model.eval()
+        x = signal(shape)
+        out[f"{name}.output"] = model(x)
+        if name == "r2plus1d":
+            out[f"{name}.features"] = model.features(x)
+        meta[f"{name}.names"] = json.dumps({k: list(v.shape) for k, v in model.state_dict().items()})
+save_file({k: v.contiguous() for k, v in out.items()}, os.path.join(HERE, "encoders.safetensors"), metadata=meta)
+print({k: tuple(v.shape) for k, v in out.items()})
