@@ -85,3 +85,32 @@ import Testing
         expectOutput(Autograd.withoutGradients { model(Self.signal([1, 3, 112, 112])) }, "resnet.output")
     }
 }
+
+@Suite struct NarrationAndHeadTests {
+    let outer = EncoderTests()
+
+    @Test func wordPool() throws {
+        var rng = SeededRandom(seed: 0)
+        let model = WordPool(rng: &rng)
+        try outer.expectSameNames(model, "wordpool")
+        EncoderTests.fill(model)
+        let ids = [5, 17, 0, 9999, 0, 0, 0, 0, 0, 0, 0, 0, 3, 3, 3, 1, 2, 0]
+        outer.expectOutput(model(ids, batch: 3), "wordpool.output")
+        // Gradients reach the embedding rows of the tokens used, and nothing is NaN for the empty row.
+        model(ids, batch: 3).sum().backward()
+        #expect(model.embedding.weight.grad!.data.allSatisfy { $0.isFinite })
+    }
+
+    @Test func projectionAndAVCHeads() throws {
+        var rng = SeededRandom(seed: 0)
+        let projection = ProjectionHead(rng: &rng)
+        try outer.expectSameNames(projection, "projection")
+        EncoderTests.fill(projection)
+        projection.eval()
+        outer.expectOutput(projection(EncoderTests.signal([4, 256])), "projection.output")
+        let avc = AVCHead(rng: &rng)
+        try outer.expectSameNames(avc, "avc")
+        EncoderTests.fill(avc)
+        outer.expectOutput(avc(video: EncoderTests.signal([3, 256]), audio: EncoderTests.signal([3, 256]) * -0.5), "avc.output")
+    }
+}

@@ -59,5 +59,17 @@ with torch.no_grad():
         if name == "r2plus1d":
             out[f"{name}.features"] = model.features(x)
         meta[f"{name}.names"] = json.dumps({k: list(v.shape) for k, v in model.state_dict().items()})
+    # The narration encoder and the heads: ids with padding and one row of padding only.
+    ids = torch.tensor([[5, 17, 0, 9999, 0, 0], [0, 0, 0, 0, 0, 0], [3, 3, 3, 1, 2, 0]])
+    wp = models.WordPool()
+    fill(wp)
+    out["wordpool.output"] = wp(ids)
+    meta["wordpool.names"] = json.dumps({k: list(v.shape) for k, v in wp.state_dict().items()})
+    for name, model, inputs in [("projection", models.ProjectionHead(), [signal((4, 256))]),
+                                ("avc", models.AVCHead(), [signal((3, 256)), signal((3, 256)) * -0.5])]:
+        fill(model)
+        model.eval()
+        out[f"{name}.output"] = model(*inputs)
+        meta[f"{name}.names"] = json.dumps({k: list(v.shape) for k, v in model.state_dict().items()})
 save_file({k: v.contiguous() for k, v in out.items()}, os.path.join(HERE, "encoders.safetensors"), metadata=meta)
 print({k: tuple(v.shape) for k, v in out.items()})
