@@ -114,3 +114,39 @@ import Testing
         outer.expectOutput(avc(video: EncoderTests.signal([3, 256]), audio: EncoderTests.signal([3, 256]) * -0.5), "avc.output")
     }
 }
+
+@Suite struct VitTinyMAETests {
+    @Test func namesOutputsAndLossMatchPyTorch() throws {
+        let outer = EncoderTests()
+        var rng = SeededRandom(seed: 0)
+        let mae = VitTinyMAE(rng: &rng)
+        try outer.expectSameNames(mae, "mae")
+        EncoderTests.fill(mae)
+        var mask = [Bool](repeating: false, count: 2 * 196)
+        for (b, (multiplier, offset)) in [(10, 3), (5, 1)].enumerated() {
+            for i in 0..<44 {
+                let s = (multiplier * i + offset) % 49
+                for t in 0..<4 { mask[b * 196 + t * 49 + s] = true }
+            }
+        }
+        let x = EncoderTests.signal([2, 3, 8, 112, 112])
+        let prediction = Autograd.withoutGradients { mae(x, mask: mask) }
+        #expect(prediction.shape == [2, 176, 1536])
+        outer.expectOutput(prediction.slice(axis: 1, 0..<4), "mae.output_first_tokens")
+        let stats = EncoderTests.fixtures.tensor("mae.output_stats")!.data
+        let sum = prediction.data.reduce(0, +), absSum = prediction.data.reduce(0) { $0 + abs($1) }
+        #expect(abs(sum - stats[0]) <= 1e-3 * abs(stats[1]) && abs(absSum - stats[1]) <= 1e-3 * stats[1], "\(sum), \(absSum) vs \(stats)")
+        let loss = Autograd.withoutGradients { mae.loss(x, mask: mask) }
+        #expect(abs(loss.item - EncoderTests.fixtures.tensor("mae.loss")!.item) <= 1e-3 * abs(loss.item), "loss \(loss.item)")
+    }
+
+    @Test func tubeMaskMasksTheSamePositionsInEveryTimeStep() {
+        var rng = SeededRandom(seed: 3)
+        let mask = VitTinyMAE.tubeMask(batch: 2, rng: &rng)
+        #expect(mask.count == 392)
+        for b in 0..<2 {
+            #expect(mask[(b * 196)..<(b * 196 + 196)].filter { $0 }.count == 176)
+            for s in 0..<49 { #expect(Set((0..<4).map { mask[b * 196 + $0 * 49 + s] }).count == 1) }
+        }
+    }
+}

@@ -4,7 +4,8 @@ usage: python make_fixtures.py     (writes encoders.safetensors here)
 Made with torch 2.11.0. No weights are stored: both sides fill every state_dict entry by the
 same formula (`fill` below, mirrored in EncoderTests.swift) so the file stays small, and the
 input is a formula too. Stored: each model's state_dict names and shapes (metadata
-`<model>.names`, JSON), its eval-mode output, and r2plus1d's feature map.
+`<model>.names`, JSON), its eval-mode output, r2plus1d's feature map, and for vit-tiny-mae (fixed tube mask) its loss,
+the first 4 predicted tokens and the sum and absolute sum of the whole prediction.
 """
 import json
 import math
@@ -71,5 +72,19 @@ with torch.no_grad():
         model.eval()
         out[f"{name}.output"] = model(*inputs)
         meta[f"{name}.names"] = json.dumps({k: list(v.shape) for k, v in model.state_dict().items()})
+    # vit-tiny-mae with a fixed tube mask (the masked spatial positions listed below).
+    mae = models.VitTinyMAE()
+    fill(mae)
+    x = signal((2, 3, 8, 112, 112))
+    chosen = [[(10 * i + 3) % 49 for i in range(44)], [(5 * i + 1) % 49 for i in range(44)]]  # 44 distinct each
+    hw = torch.zeros(2, 49, dtype=torch.bool)
+    for b in range(2):
+        hw[b, chosen[b]] = True
+    mask = hw.repeat(1, 4)
+    pred = mae(x, mask)
+    out["mae.output_first_tokens"] = pred[:, :4].contiguous()   # the whole [2, 176, 1536] is 2 MB
+    out["mae.output_stats"] = torch.stack([pred.sum(), pred.abs().sum()])
+    out["mae.loss"] = mae.loss(x, mask).reshape(1)
+    meta["mae.names"] = json.dumps({k: list(v.shape) for k, v in mae.state_dict().items()})
 save_file({k: v.contiguous() for k, v in out.items()}, os.path.join(HERE, "encoders.safetensors"), metadata=meta)
 print({k: tuple(v.shape) for k, v in out.items()})
