@@ -55,21 +55,23 @@ import Testing
         #expect(problems.isEmpty, "\(key): \(problems)")
     }
 
-    @Test func vggishTiny() throws {
-        var rng = SeededRandom(seed: 0)
-        let model = VGGishTiny(rng: &rng)
-        try expectSameNames(model, "vggish")
+    /// Checks the names, fills the weights by the formula and switches to evaluation.
+    func prepared<M: Module>(_ model: M, _ key: String) throws -> M {
+        try expectSameNames(model, key)
         Self.fill(model)
         model.eval()
+        return model
+    }
+
+    @Test func vggishTiny() throws {
+        var rng = SeededRandom(seed: 0)
+        let model = try prepared(VGGishTiny(rng: &rng), "vggish")
         expectOutput(Autograd.withoutGradients { model(Self.signal([2, 1, 96, 64])) }, "vggish.output")
     }
 
     @Test func r2plus1dTiny() throws {
         var rng = SeededRandom(seed: 0)
-        let model = R2Plus1DTiny(rng: &rng)
-        try expectSameNames(model, "r2plus1d")
-        Self.fill(model)
-        model.eval()
+        let model = try prepared(R2Plus1DTiny(rng: &rng), "r2plus1d")
         let features = Autograd.withoutGradients { model.features(Self.signal([1, 3, 8, 112, 112])) }
         #expect(features.shape == [1, 256, 2, 7, 7])
         expectOutput(features, "r2plus1d.features")
@@ -78,10 +80,7 @@ import Testing
 
     @Test func resnetTiny() throws {
         var rng = SeededRandom(seed: 0)
-        let model = ResNetTiny(rng: &rng)
-        try expectSameNames(model, "resnet")
-        Self.fill(model)
-        model.eval()
+        let model = try prepared(ResNetTiny(rng: &rng), "resnet")
         expectOutput(Autograd.withoutGradients { model(Self.signal([1, 3, 112, 112])) }, "resnet.output")
     }
 }
@@ -103,14 +102,9 @@ import Testing
 
     @Test func projectionAndAVCHeads() throws {
         var rng = SeededRandom(seed: 0)
-        let projection = ProjectionHead(rng: &rng)
-        try outer.expectSameNames(projection, "projection")
-        EncoderTests.fill(projection)
-        projection.eval()
+        let projection = try outer.prepared(ProjectionHead(rng: &rng), "projection")
         outer.expectOutput(projection(EncoderTests.signal([4, 256])), "projection.output")
-        let avc = AVCHead(rng: &rng)
-        try outer.expectSameNames(avc, "avc")
-        EncoderTests.fill(avc)
+        let avc = try outer.prepared(AVCHead(rng: &rng), "avc")
         outer.expectOutput(avc(video: EncoderTests.signal([3, 256]), audio: EncoderTests.signal([3, 256]) * -0.5), "avc.output")
     }
 }
@@ -119,9 +113,7 @@ import Testing
     @Test func namesOutputsAndLossMatchPyTorch() throws {
         let outer = EncoderTests()
         var rng = SeededRandom(seed: 0)
-        let mae = VitTinyMAE(rng: &rng)
-        try outer.expectSameNames(mae, "mae")
-        EncoderTests.fill(mae)
+        let mae = try outer.prepared(VitTinyMAE(rng: &rng), "mae")
         var mask = [Bool](repeating: false, count: 2 * 196)
         for (b, (multiplier, offset)) in [(10, 3), (5, 1)].enumerated() {
             for i in 0..<44 {
