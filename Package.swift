@@ -33,6 +33,8 @@ let package = Package(
         .target(name: "NN", dependencies: ["TensorCore"]),
         // Encoders: the presets of reference-workloads.md, named as peers/models.py.
         .target(name: "Encoders", dependencies: ["NN", "TensorCore"]),
+        // Objectives: the losses of METHODS.md, one struct a file.
+        .target(name: "Objectives", dependencies: ["TensorCore"]),
         // AudioFeatures: STFT, mel filterbanks and log-mel front-ends on FFTW.
         .target(name: "AudioFeatures", dependencies: ["CFFTW", "TensorCore"]),
         // Media: demux/decode/encode through FFmpeg, audio files through libsndfile, subtitles.
@@ -56,6 +58,7 @@ let package = Package(
         .testTarget(name: "SynthesisTests", dependencies: ["Synthesis", "Corpora", "Media", "TestSupport"]),
         .testTarget(name: "AudioFeaturesTests", dependencies: ["AudioFeatures", "TestSupport", "TensorCore"], exclude: ["Fixtures"]),
         .testTarget(name: "EncodersTests", dependencies: ["Encoders", "NN", "TensorCore", "TestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "ObjectivesTests", dependencies: ["Objectives", "TensorCore", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "NNTests", dependencies: ["NN", "TensorCore", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport", "Media", "TensorCore"]),

@@ -1,0 +1,63 @@
+"""PyTorch reference numbers for Concord's objectives (Tests/ObjectivesTests).
+
+usage: python make_fixtures.py     (writes objectives.safetensors here)
+Made with torch 2.11.0, seed 0. Each case stores its inputs, the loss and the gradients of
+the loss with respect to the inputs. The multi-clip loss is written from its formula (SupCon-style
+average over the positives); with rho = 2 it is checked against SimCLR's NT-Xent as written in
+the SimCLR reference code.
+"""
+import os
+
+import torch
+import torch.nn.functional as F
+from safetensors.torch import save_file
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+torch.manual_seed(0)
+out = {}
+
+
+def symmetric_infonce(v, a, t=0.07):
+    logits = v @ a.t() / t
+    target = torch.arange(v.shape[0])
+    return 0.5 * (F.cross_entropy(logits, target) + F.cross_entropy(logits.t(), target))
+
+
+def multiclip(z, rho, t=0.1):
+    n = z.shape[0]
+    logits = z @ z.t() / t
+    eye = torch.eye(n, dtype=torch.bool)
+    logits = logits.masked_fill(eye, float("-inf"))
+    logp = F.log_softmax(logits, dim=1)
+    video = torch.arange(n) // rho
+    pos = (video[:, None] == video[None, :]) & ~eye
+    return -(logp.masked_fill(~pos, 0).sum(1) / pos.sum(1)).mean()
+
+
+def nt_xent(z, t=0.1):
+    # SimCLR: views interleaved as (2i, 2i+1); positives are the partner view.
+    n = z.shape[0]
+    sim = z @ z.t() / t
+    sim.fill_diagonal_(float("-inf"))
+    target = torch.arange(n) ^ 1
+    return F.cross_entropy(sim, target)
+
+
+def case(name, f, *inputs):
+    xs = [x.clone().requires_grad_(True) for x in inputs]
+    loss = f(*xs)
+    loss.backward()
+    out[f"{name}.loss"] = loss.detach().reshape(1)
+    for i, (x, xr) in enumerate(zip(inputs, xs)):
+        out[f"{name}.in{i}"] = x
+        out[f"{name}.grad{i}"] = xr.grad
+
+
+v, a = F.normalize(torch.randn(6, 16), dim=1), F.normalize(torch.randn(6, 16), dim=1)
+case("avnce", symmetric_infonce, v, a)
+case("rho2", lambda z: multiclip(z, 2), F.normalize(torch.randn(8, 16), dim=1))
+case("rho3", lambda z: multiclip(z, 3), F.normalize(torch.randn(9, 16), dim=1))
+z = F.normalize(torch.randn(8, 16), dim=1)
+out["ntxent.in0"], out["ntxent.loss"] = z, nt_xent(z).reshape(1)
+save_file({k: v.contiguous() for k, v in out.items()}, os.path.join(HERE, "objectives.safetensors"))
+print(sorted(out))

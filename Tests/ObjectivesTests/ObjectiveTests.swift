@@ -1,0 +1,48 @@
+import Foundation
+import Objectives
+import TensorCore
+import TestSupport
+import Testing
+
+/// The objectives against PyTorch (`Fixtures/objectives.safetensors`, made by `make_fixtures.py`)
+/// and finite differences.
+@Suite struct ObjectiveTests {
+    static let fixtures: SafeTensorsFile = {
+        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/objectives.safetensors").path
+        return try! SafeTensorsFile(path: path)
+    }()
+
+    func check(_ name: String, _ f: @escaping ([Tensor]) -> Tensor) throws {
+        let inputs: [Tensor] = Array((0...).lazy.map { Self.fixtures.tensor("\(name).in\($0)") }.prefix { $0 != nil }.map { $0! })
+        let leaves = inputs.map { Tensor(shape: $0.shape, data: $0.data, requiresGrad: true) }
+        let loss = f(leaves)
+        let expected = try #require(Self.fixtures.tensor("\(name).loss")).item
+        #expect(abs(loss.item - expected) <= 1e-4 * max(1, abs(expected)), "\(name): \(loss.item) vs \(expected)")
+        loss.backward()
+        for (i, leaf) in leaves.enumerated() {
+            let g = try #require(Self.fixtures.tensor("\(name).grad\(i)"))
+            #expect(closeness(leaf.grad!, g).isEmpty, "\(name) gradient \(i): \(closeness(leaf.grad!, g))")
+        }
+        #expect(gradientCheck(inputs, f).isEmpty, "\(name): finite differences")
+    }
+
+    @Test func symmetricInfoNCE() throws {
+        try check("avnce") { SymmetricInfoNCE()(video: $0[0], audio: $0[1]) }
+    }
+
+    @Test func multiClipInfoNCE() throws {
+        try check("rho2") { MultiClipInfoNCE(clipsPerVideo: 2)($0[0]) }
+        try check("rho3") { MultiClipInfoNCE(clipsPerVideo: 3)($0[0]) }
+        // With ρ = 2 it is SimCLR's NT-Xent.
+        let z = Self.fixtures.tensor("ntxent.in0")!
+        #expect(abs(MultiClipInfoNCE(clipsPerVideo: 2)(z).item - Self.fixtures.tensor("ntxent.loss")!.item) < 1e-5)
+    }
+
+    @Test func correspondence() {
+        let logits = Tensor(shape: [3, 2], data: [2, -1, 0.5, 1, -3, 3])
+        let loss = CorrespondenceLoss()
+        #expect(loss.accuracy(logits: logits, corresponds: [0, 1, 0]) == 2.0 / 3)
+        let expected = (log(1 + exp(-3.0)) + log(1 + exp(-0.5)) + log(1 + exp(6.0))) / 3
+        #expect(abs(Double(loss(logits: logits, corresponds: [0, 1, 0]).item) - expected) < 1e-5)
+    }
+}
