@@ -30,6 +30,13 @@ import Testing
         try check("avnce") { SymmetricInfoNCE()(video: $0[0], audio: $0[1]) }
     }
 
+    @Test func localizedInfoNCEAndHeatmaps() throws {
+        try check("avnce_loc") { LocalizedInfoNCE()(locations: $0[0], audio: $0[1]) }
+        let v = Self.fixtures.tensor("avnce_loc.in0")!, a = Self.fixtures.tensor("avnce_loc.in1")!
+        let maps = LocalizedInfoNCE().heatmaps(locations: v, audio: a)
+        #expect(closeness(maps, Self.fixtures.tensor("avnce_loc.heatmaps")!).isEmpty)
+    }
+
     @Test func multiClipInfoNCE() throws {
         try check("rho2") { MultiClipInfoNCE(clipsPerVideo: 2)($0[0]) }
         try check("rho3") { MultiClipInfoNCE(clipsPerVideo: 3)($0[0]) }

@@ -57,6 +57,17 @@ v, a = F.normalize(torch.randn(6, 16), dim=1), F.normalize(torch.randn(6, 16), d
 case("avnce", symmetric_infonce, v, a)
 case("rho2", lambda z: multiclip(z, 2), F.normalize(torch.randn(8, 16), dim=1))
 case("rho3", lambda z: multiclip(z, 3), F.normalize(torch.randn(9, 16), dim=1))
+def localized(vmap, a, t=0.07):
+    # EZ-VSL: s_ij = max over locations of <v_i(l), a_j>.
+    sim = torch.einsum("bdl,cd->blc", vmap, a)            # [B video, L, B audio]
+    logits = sim.max(dim=1).values / t
+    target = torch.arange(a.shape[0])
+    return 0.5 * (F.cross_entropy(logits, target) + F.cross_entropy(logits.t(), target))
+
+
+vmap = F.normalize(torch.randn(4, 8, 9), dim=1)
+case("avnce_loc", localized, vmap, F.normalize(torch.randn(4, 8), dim=1))
+out["avnce_loc.heatmaps"] = torch.einsum("bdl,bd->bl", vmap, out["avnce_loc.in1"])
 z = F.normalize(torch.randn(8, 16), dim=1)
 out["ntxent.in0"], out["ntxent.loss"] = z, nt_xent(z).reshape(1)
 save_file({k: v.contiguous() for k, v in out.items()}, os.path.join(HERE, "objectives.safetensors"))
