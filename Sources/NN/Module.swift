@@ -80,14 +80,18 @@ open class Module {
         let counters = Dictionary(uniqueKeysWithValues: namedCounters().map { ($0.0, $0.1) })
         let known = Set(expected.map(\.0)).union(counters.keys)
         report.unexpected = file.entries.keys.filter { !known.contains($0) }.sorted()
+        var loadable: [(String, Tensor)] = []
         for (name, t) in expected {
             guard let stored = file.entries[name] else { report.missing.append(name); continue }
-            if stored.shape != t.shape { report.misshaped.append("\(name): file \(stored.shape), model \(t.shape)") }
+            if stored.shape != t.shape {
+                report.misshaped.append("\(name): file \(stored.shape), model \(t.shape)")
+            } else {
+                loadable.append((name, t))
+            }
         }
         for name in counters.keys.sorted() where file.entries[name] == nil { report.missing.append(name) }
         if strict && !report.isClean { throw LoadError(path: path, report: report) }
-        let misshapedNames = Set(report.misshaped.map { String($0.split(separator: ":")[0]) })
-        for (name, t) in expected where !misshapedNames.contains(name) {
+        for (name, t) in loadable {
             guard let values = file.tensor(name)?.data else { continue }
             t.update { $0 = values }
         }

@@ -51,6 +51,11 @@ public enum NPY {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw ArrayFileError.unreadable(path, reason: "missing or unreadable")
         }
+        return try decode(type, from: data, path: path)
+    }
+
+    /// Decodes the bytes of an `.npy` file (an `.npz` member, say); `path` names it in errors.
+    public static func decode<T: NPYElement>(_ type: T.Type, from data: Data, path: String) throws -> (values: [T], shape: [Int]) {
         let (descr, shape, offset) = try parseHeader(data, path: path)
         guard descr == T.npyDescriptor else {
             throw ArrayFileError.unreadable(path, reason: "dtype is \(descr), expected \(T.npyDescriptor)")
@@ -59,13 +64,12 @@ public enum NPY {
         guard data.count - offset >= count * MemoryLayout<T>.stride else {
             throw ArrayFileError.unreadable(path, reason: "truncated: \(data.count - offset) bytes of data for shape \(shape)")
         }
-        var values = [T](unsafeUninitializedCapacity: count) { buf, n in
+        let values = [T](unsafeUninitializedCapacity: count) { buf, n in
             data.withUnsafeBytes { raw in
                 UnsafeMutableRawBufferPointer(buf).copyMemory(from: UnsafeRawBufferPointer(rebasing: raw[offset..<(offset + count * MemoryLayout<T>.stride)]))
             }
             n = count
         }
-        if values.isEmpty { values = [] }
         return (values, shape)
     }
 
@@ -74,7 +78,12 @@ public enum NPY {
         guard let handle = FileHandle(forReadingAtPath: path) else { throw ArrayFileError.unreadable(path, reason: "missing or unreadable") }
         defer { try? handle.close() }
         let head = handle.readData(ofLength: 65536 + 12)
-        let (d, s, _) = try parseHeader(head, path: path)
+        return try header(of: head, path: path)
+    }
+
+    /// The dtype descriptor and shape in the header of `.npy` bytes.
+    public static func header(of data: Data, path: String) throws -> (descr: String, shape: [Int]) {
+        let (d, s, _) = try parseHeader(data, path: path)
         return (d, s)
     }
 

@@ -18,12 +18,7 @@ public enum NPZ {
     public static func read(_ path: String) throws -> [String: (values: [Float], shape: [Int])] {
         var out: [String: ([Float], [Int])] = [:]
         for m in try members(path) {
-            let temp = NSTemporaryDirectory() + "concord-npz-\(UUID().uuidString).npy"
-            try m.npy.write(to: URL(fileURLWithPath: temp))
-            defer { try? FileManager.default.removeItem(atPath: temp) }
-            do { out[m.name] = try NPY.read(Float.self, from: temp) } catch {
-                throw ArrayFileError.unreadable(path, reason: "member \(m.name): \("\(error)".components(separatedBy: ": ").dropFirst().joined(separator: ": "))")
-            }
+            out[m.name] = try NPY.decode(Float.self, from: m.npy, path: "\(path) (member \(m.name))")
         }
         return out
     }

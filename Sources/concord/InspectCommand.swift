@@ -41,10 +41,7 @@ struct InspectCommand: ParsableCommand {
         } else if path.hasSuffix(".npz") {
             let members = try NPZ.members(path)
             let headers = try members.map { m -> (String, String, [Int]) in
-                let temp = NSTemporaryDirectory() + "concord-inspect-\(UUID().uuidString).npy"
-                try m.npy.write(to: URL(fileURLWithPath: temp))
-                defer { try? FileManager.default.removeItem(atPath: temp) }
-                let (descr, shape) = try NPY.header(path: temp)
+                let (descr, shape) = try NPY.header(of: m.npy, path: "\(path) (member \(m.name))")
                 return (m.name, descr, shape)
             }
             if json {
