@@ -24,11 +24,12 @@ let package = Package(
             name: "CFFTW", path: "Sources/CFFTW", pkgConfig: "fftw3f", providers: [.apt(["libfftw3-dev"])]),
         .systemLibrary(
             name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CMalloc", path: "Sources/CMalloc"),
         .systemLibrary(
             name: "CSndFile", path: "Sources/CSndFile", pkgConfig: "sndfile", providers: [.apt(["libsndfile1-dev"])]),
 
         // Tensor core (for now: NumPy array files and the FFTW/BLAS wiring).
-        .target(name: "TensorCore", dependencies: ["CBLAS", "CFFTW"]),
+        .target(name: "TensorCore", dependencies: ["CBLAS", "CFFTW", "CMalloc"]),
         // NN: Module, layers, initialisers, optimizers, schedules.
         .target(name: "NN", dependencies: ["TensorCore"]),
         // Encoders: the presets of reference-workloads.md, named as peers/models.py.
@@ -44,7 +45,7 @@ let package = Package(
         // Synthesis: the synthetic corpus recipes.
         .target(name: "Synthesis", dependencies: ["Media", "Corpora", "TensorCore"]),
         // Benchmarks: the reference workloads and their peers.
-        .target(name: "Benchmarks", dependencies: ["Media", "AudioFeatures", "TensorCore"]),
+        .target(name: "Benchmarks", dependencies: ["Media", "AudioFeatures", "TensorCore", "NN", "Encoders", "Objectives"]),
         .executableTarget(
             name: "concord",
             dependencies: [

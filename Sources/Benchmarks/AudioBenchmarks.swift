@@ -67,19 +67,7 @@ public enum AudioBenchmarks {
             pass
         print(json.dumps(result))
         """
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = ["-c", script, wav, String(reps), String(threads)]
-        var env = ProcessInfo.processInfo.environment
-        for k in ["OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"] { env[k] = String(threads) }
-        process.environment = env
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { return nil }
+        guard let data = try runPeer(python, ["-c", script, wav, String(reps), String(threads)], threads: threads) else { return nil }
         return try? JSONDecoder().decode([String: [Double]].self, from: data)
     }
 }

@@ -31,14 +31,7 @@ struct ConvGeometry {
 
     /// Runs `body(item)` for `0 ..< items`, spread over the process's threads.
     func parallel(_ items: Int, _ body: @escaping @Sendable (Int) -> Void) {
-        let workers = Swift.min(Threads.count, items)
-        if workers <= 1 || patch * positions < 65536 {
-            for i in 0..<items { body(i) }
-            return
-        }
-        DispatchQueue.concurrentPerform(iterations: workers) { w in
-            for i in Swift.stride(from: w, to: items, by: workers) { body(i) }
-        }
+        Threads.parallelFor(items, work: patch * positions, body)
     }
 
     /// A purely temporal kernel (kh = kw = 1, spatial stride 1, no spatial padding): each

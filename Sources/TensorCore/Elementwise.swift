@@ -7,10 +7,9 @@ extension Tensor {
     /// Applies `op` elementwise over the broadcast of `a` and `b`.
     static func broadcastBinary(_ a: Tensor, _ b: Tensor, _ name: String, _ op: (Float, Float) -> Float) -> ([Int], [Float]) {
         if a.shape == b.shape {
-            var out = [Float](repeating: 0, count: a.count)
-            a.data.withUnsafeBufferPointer { x in
-                b.data.withUnsafeBufferPointer { y in
-                    out.withUnsafeMutableBufferPointer { o in for i in 0..<o.count { o[i] = op(x[i], y[i]) } }
+            let out = [Float](unfilled: a.count) { o in
+                a.data.withUnsafeBufferPointer { x in
+                    b.data.withUnsafeBufferPointer { y in for i in 0..<o.count { o[i] = op(x[i], y[i]) } }
                 }
             }
             return (a.shape, out)
@@ -29,11 +28,9 @@ extension Tensor {
 
     /// Applies `op` to every value.
     func mapValues(_ op: (Float) -> Float) -> [Float] {
-        var out = [Float](repeating: 0, count: count)
-        data.withUnsafeBufferPointer { x in
-            out.withUnsafeMutableBufferPointer { o in for i in 0..<o.count { o[i] = op(x[i]) } }
+        [Float](unfilled: count) { o in
+            data.withUnsafeBufferPointer { x in for i in 0..<o.count { o[i] = op(x[i]) } }
         }
-        return out
     }
 
     public static func + (a: Tensor, b: Tensor) -> Tensor {
@@ -81,8 +78,37 @@ extension Tensor {
         let out = mapValues(f)
         let (shape, x) = (self.shape, self.data)
         return Autograd.result(shape: shape, data: out, inputs: [self]) { g in
-            var d = [Float](repeating: 0, count: x.count)
-            for i in 0..<x.count { d[i] = g.data[i] * derivative(x[i], out[i]) }
+            let d = [Float](unfilled: x.count) { d in
+                g.data.withUnsafeBufferPointer { gb in
+                    x.withUnsafeBufferPointer { xb in
+                        out.withUnsafeBufferPointer { yb in
+                            for i in 0..<d.count { d[i] = gb[i] * derivative(xb[i], yb[i]) }
+                        }
+                    }
+                }
+            }
+            return [Tensor(shape: shape, data: d)]
+        }
+    }
+
+    /// max(x, 0), in parallel chunks; the gradient passes where the output is positive.
+    public func relu() -> Tensor {
+        let out = [Float](unfilled: count) { o in
+            data.withUnsafeBufferPointer { xb in
+                let (xp, op) = (SharedPointer(xb.baseAddress!), SharedPointer(o.baseAddress!))
+                Threads.parallelChunks(o.count) { range in for i in range { op[i] = Swift.max(xp[i], 0) } }
+            }
+        }
+        let shape = self.shape
+        return Autograd.result(shape: shape, data: out, inputs: [self]) { g in
+            let d = [Float](unfilled: out.count) { d in
+                g.data.withUnsafeBufferPointer { gb in
+                    out.withUnsafeBufferPointer { yb in
+                        let (gp, yp, dp) = (SharedPointer(gb.baseAddress!), SharedPointer(yb.baseAddress!), SharedPointer(d.baseAddress!))
+                        Threads.parallelChunks(d.count) { range in for i in range { dp[i] = yp[i] > 0 ? gp[i] : 0 } }
+                    }
+                }
+            }
             return [Tensor(shape: shape, data: d)]
         }
     }
@@ -98,7 +124,6 @@ extension Tensor {
         unary({ Swift.min(Swift.max($0, lower), upper) }) { x, _ in x >= lower && x <= upper ? 1 : 0 }
     }
 
-    public func relu() -> Tensor { unary({ Swift.max($0, 0) }) { x, _ in x > 0 ? 1 : 0 } }
     /// GELU with the exact erf: `x Φ(x)`.
     public func gelu() -> Tensor {
         let rootTwo = Float(2).squareRoot(), rootTwoPi = Float(2 * Double.pi).squareRoot()

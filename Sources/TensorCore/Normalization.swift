@@ -15,46 +15,117 @@ public func batchNorm(_ x: Tensor, weight: Tensor, bias: Tensor, runningMean: Te
         precondition(t.shape == [c], "batchNorm: \(name) \(t.shape) for \(c) channels of input \(x.shape)")
     }
     let m = n * inner
-    var mean = [Float](repeating: 0, count: c), invStd = [Float](repeating: 0, count: c)
-    for ch in 0..<c {
-        if training {
-            var s = 0.0, ss = 0.0
-            for b in 0..<n { for i in 0..<inner { let v = Double(x.data[(b * c + ch) * inner + i]); s += v; ss += v * v } }
-            let mu = s / Double(m)
-            let variance = max(ss / Double(m) - mu * mu, 0)
-            mean[ch] = Float(mu)
-            invStd[ch] = Float(1 / (variance + Double(epsilon)).squareRoot())
-            let unbiased = m > 1 ? variance * Double(m) / Double(m - 1) : variance
-            runningMean.data[ch] = (1 - momentum) * runningMean.data[ch] + momentum * Float(mu)
+    var batchMean = [Float](repeating: 0, count: c), batchInvStd = [Float](repeating: 0, count: c)
+    if training {
+        // NOTE: two passes (the mean, then squares about it): a one-pass Σx² − (Σx)²/m loses
+        // the variance to cancellation when |mean| ≫ std.
+        var variance = [Double](repeating: 0, count: c)
+        x.data.withUnsafeBufferPointer { xb in
+            let xp = SharedPointer(xb.baseAddress!)
+            batchMean.withUnsafeMutableBufferPointer { mb in
+                variance.withUnsafeMutableBufferPointer { vb in
+                    let (meanOut, varOut) = (SharedPointer(mb.baseAddress!), SharedPointer(vb.baseAddress!))
+                    Threads.parallelFor(c, work: x.count) { ch in
+                        var s = 0.0
+                        for b in 0..<n { s += sums(xp + (b * c + ch) * inner, xp + (b * c + ch) * inner, inner).sum }
+                        let mu = Float(s / Double(m))
+                        var ss = 0.0
+                        for b in 0..<n { ss += centredSquares(xp + (b * c + ch) * inner, mu, inner) }
+                        meanOut[ch] = mu
+                        varOut[ch] = ss / Double(m)
+                    }
+                }
+            }
+        }
+        for ch in 0..<c {
+            batchInvStd[ch] = Float(1 / (variance[ch] + Double(epsilon)).squareRoot())
+            let unbiased = m > 1 ? variance[ch] * Double(m) / Double(m - 1) : variance[ch]
+            runningMean.data[ch] = (1 - momentum) * runningMean.data[ch] + momentum * batchMean[ch]
             runningVar.data[ch] = (1 - momentum) * runningVar.data[ch] + momentum * Float(unbiased)
-        } else {
-            mean[ch] = runningMean.data[ch]
-            invStd[ch] = 1 / (runningVar.data[ch] + epsilon).squareRoot()
+        }
+    } else {
+        for ch in 0..<c {
+            batchMean[ch] = runningMean.data[ch]
+            batchInvStd[ch] = 1 / (runningVar.data[ch] + epsilon).squareRoot()
         }
     }
-    var xhat = [Float](repeating: 0, count: x.count), out = [Float](repeating: 0, count: x.count)
-    for b in 0..<n { for ch in 0..<c { for i in 0..<inner {
-        let k = (b * c + ch) * inner + i
-        xhat[k] = (x.data[k] - mean[ch]) * invStd[ch]
-        out[k] = xhat[k] * weight.data[ch] + bias.data[ch]
-    } } }
+    let (mean, invStd) = (batchMean, batchInvStd)
+    // y = x · a + b per channel, a = γ/σ, b = β − μ·γ/σ.
+    let scale = (0..<c).map { weight.data[$0] * invStd[$0] }
+    let shift = (0..<c).map { bias.data[$0] - mean[$0] * scale[$0] }
+    let out = [Float](unfilled: x.count) { o in
+        x.data.withUnsafeBufferPointer { xb in
+            let (xp, op) = (SharedPointer(xb.baseAddress!), SharedPointer(o.baseAddress!))
+            Threads.parallelFor(n * c, work: x.count) { plane in
+                let (a, b) = (scale[plane % c], shift[plane % c])
+                let (src, dst) = (xp + plane * inner, op + plane * inner)
+                for i in 0..<inner { dst[i] = src[i] * a + b }
+            }
+        }
+    }
     return Autograd.result(shape: x.shape, data: out, inputs: [x, weight, bias]) { g in
-        var dx = [Float](repeating: 0, count: x.count)
-        var dw = [Float](repeating: 0, count: c), db = [Float](repeating: 0, count: c)
-        for ch in 0..<c {
-            var sdy: Float = 0, sdyx: Float = 0
-            for b in 0..<n { for i in 0..<inner { let k = (b * c + ch) * inner + i; sdy += g.data[k]; sdyx += g.data[k] * xhat[k] } }
-            dw[ch] = sdyx
-            db[ch] = sdy
-            let scale = weight.data[ch] * invStd[ch]
-            for b in 0..<n { for i in 0..<inner {
-                let k = (b * c + ch) * inner + i
-                // Training: dx = γ/σ · (dy − mean(dy) − x̂ · mean(dy · x̂)); evaluation: γ/σ · dy.
-                dx[k] = training ? scale * (g.data[k] - sdy / Float(m) - xhat[k] * sdyx / Float(m)) : scale * g.data[k]
-            } }
+        // Per channel: Σdy and Σdy·x̂ = (Σdy·x − μ·Σdy)/σ.
+        var sdy = [Double](repeating: 0, count: c), sdyx = [Double](repeating: 0, count: c)
+        g.data.withUnsafeBufferPointer { gb in
+            x.data.withUnsafeBufferPointer { xb in
+                sdy.withUnsafeMutableBufferPointer { s1 in
+                    sdyx.withUnsafeMutableBufferPointer { s2 in
+                        let (gp, xp, p1, p2) = (SharedPointer(gb.baseAddress!), SharedPointer(xb.baseAddress!),
+                                                SharedPointer(s1.baseAddress!), SharedPointer(s2.baseAddress!))
+                        Threads.parallelFor(c, work: x.count) { ch in
+                            var (a, b) = (0.0, 0.0)
+                            for s in 0..<n {
+                                let r = sums(gp + (s * c + ch) * inner, xp + (s * c + ch) * inner, inner)
+                                a += r.sum
+                                b += r.dot
+                            }
+                            p1[ch] = a
+                            p2[ch] = (b - Double(mean[ch]) * a) * Double(invStd[ch])
+                        }
+                    }
+                }
+            }
+        }
+        let dw = (0..<c).map { Float(sdyx[$0]) }, db = (0..<c).map { Float(sdy[$0]) }
+        // Training: dx = γ/σ · (dy − mean(dy) − x̂ · mean(dy · x̂)); evaluation: γ/σ · dy.
+        // Written as dx = dy·k + x·u + v per channel.
+        let coefficients: [(k: Float, u: Float, v: Float)] = (0..<c).map { ch in
+            let gs = weight.data[ch] * invStd[ch]
+            guard training else { return (gs, 0, 0) }
+            let meanDy = Float(sdy[ch] / Double(m)), meanDyXhat = Float(sdyx[ch] / Double(m))
+            return (gs, -gs * meanDyXhat * invStd[ch], -gs * meanDy + gs * meanDyXhat * invStd[ch] * mean[ch])
+        }
+        let dx = [Float](unfilled: x.count) { o in
+            g.data.withUnsafeBufferPointer { gb in
+                x.data.withUnsafeBufferPointer { xb in
+                    let (gp, xp, op) = (SharedPointer(gb.baseAddress!), SharedPointer(xb.baseAddress!), SharedPointer(o.baseAddress!))
+                    Threads.parallelFor(n * c, work: x.count) { plane in
+                        let ch = plane % c
+                        let (kk, uu, vv) = coefficients[ch]
+                        let (gs, xs, dst) = (gp + plane * inner, xp + plane * inner, op + plane * inner)
+                        for i in 0..<inner { dst[i] = gs[i] * kk + xs[i] * uu + vv }
+                    }
+                }
+            }
         }
         return [Tensor(shape: x.shape, data: dx), Tensor(shape: [c], data: dw), Tensor(shape: [c], data: db)]
     }
+}
+
+/// Σ (x − μ)² over `n` floats, in 16 lanes, summed in Double.
+@inline(__always)
+func centredSquares(_ x: UnsafePointer<Float>, _ mu: Float, _ n: Int) -> Double {
+    var acc = SIMD16<Float>()
+    let m = SIMD16<Float>(repeating: mu)
+    var i = 0
+    while i + 16 <= n {
+        let d = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD16<Float>.self) - m
+        acc += d * d
+        i += 16
+    }
+    var total = Double(acc.sum())
+    while i < n { let d = Double(x[i] - mu); total += d * d; i += 1 }
+    return total
 }
 
 /// Layer normalisation over the last dimension: `x: [..., D]`, `weight`, `bias: [D]`.

@@ -45,22 +45,64 @@ func poolGeometry(_ x: Tensor, _ kernel: (Int, Int, Int), _ stride: (Int, Int, I
 }
 
 /// Max pooling (padding counts as −∞). `x: [N, C, D, H, W]` → `[N, C, D', H', W']`; the gradient
-/// goes to the first largest value of each window.
+/// goes to the first largest value of each window. Planes run in parallel.
 public func maxPool3d(_ x: Tensor, kernel: (Int, Int, Int), stride: (Int, Int, Int), padding: (Int, Int, Int) = (0, 0, 0)) -> Tensor {
     let g = poolGeometry(x, kernel, stride, padding, "maxPool3d")
-    var out = [Float](repeating: 0, count: g.planes * g.od * g.oh * g.ow)
-    var argmax = [Int](repeating: 0, count: out.count)
-    g.forEachWindow { o, idx in
-        var best = idx[0]
-        for i in idx.dropFirst() where x.data[i] > x.data[best] { best = i }
-        out[o] = x.data[best]
-        argmax[o] = best
+    let (inPlane, outPlane) = (g.depth * g.height * g.width, g.od * g.oh * g.ow)
+    // Within-plane index of each output's maximum.
+    var argmax = [Int32](repeating: 0, count: g.planes * outPlane)
+    let out = [Float](unfilled: g.planes * outPlane) { o in
+        x.data.withUnsafeBufferPointer { xb in
+            argmax.withUnsafeMutableBufferPointer { ab in
+                let (xp, op, ap) = (SharedPointer(xb.baseAddress!), SharedPointer(o.baseAddress!), SharedPointer(ab.baseAddress!))
+                Threads.parallelFor(g.planes, work: x.count) { plane in
+                    g.maxPlane(xp + plane * inPlane, values: op + plane * outPlane, positions: ap + plane * outPlane)
+                }
+            }
+        }
     }
     let shape = [x.shape[0], x.shape[1], g.od, g.oh, g.ow]
     return Autograd.result(shape: shape, data: out, inputs: [x]) { grad in
         var dx = [Float](repeating: 0, count: x.count)
-        for o in 0..<argmax.count { dx[argmax[o]] += grad.data[o] }
+        grad.data.withUnsafeBufferPointer { gb in
+            argmax.withUnsafeBufferPointer { ab in
+                dx.withUnsafeMutableBufferPointer { db in
+                    let (gp, ap, dp) = (SharedPointer(gb.baseAddress!), SharedPointer(ab.baseAddress!), SharedPointer(db.baseAddress!))
+                    Threads.parallelFor(g.planes, work: x.count) { plane in
+                        let (src, index, dst) = (gp + plane * outPlane, ap + plane * outPlane, dp + plane * inPlane)
+                        for o in 0..<outPlane { dst[Int(index[o])] += src[o] }
+                    }
+                }
+            }
+        }
         return [Tensor(shape: x.shape, data: dx)]
+    }
+}
+
+extension PoolGeometry {
+    /// The maxima of one plane's windows and their within-plane input indices.
+    func maxPlane(_ x: UnsafeMutablePointer<Float>, values: UnsafeMutablePointer<Float>, positions: UnsafeMutablePointer<Int32>) {
+        var o = 0
+        for z in 0..<od {
+            let z0 = z * stride.0 - padding.0
+            let zs = Swift.max(z0, 0)..<Swift.min(z0 + kernel.0, depth)
+            for y in 0..<oh {
+                let y0 = y * stride.1 - padding.1
+                let ys = Swift.max(y0, 0)..<Swift.min(y0 + kernel.1, height)
+                for xo in 0..<ow {
+                    let x0 = xo * stride.2 - padding.2
+                    let xs = Swift.max(x0, 0)..<Swift.min(x0 + kernel.2, width)
+                    var best = -Float.infinity, at = -1
+                    for iz in zs { for iy in ys {
+                        let row = (iz * height + iy) * width
+                        for ix in xs where at < 0 || x[row + ix] > best { best = x[row + ix]; at = row + ix }
+                    } }
+                    values[o] = best
+                    positions[o] = Int32(at)
+                    o += 1
+                }
+            }
+        }
     }
 }
 

@@ -16,3 +16,75 @@ public enum Threads {
         openblas_set_num_threads(Int32(configured))
     }
 }
+
+extension Threads {
+    /// Runs `body(i)` for `i` in `0..<items`, spread over the thread budget (item i on worker
+    /// i mod workers). Runs inline when there is one worker, one item, or less than
+    /// `minimumWork` units of work in all (threads cost more than they save on small jobs).
+    public static func parallelFor(_ items: Int, work: Int = .max, minimumWork: Int = 65536,
+                                   _ body: @escaping @Sendable (Int) -> Void) {
+        let workers = Swift.min(count, items)
+        if workers <= 1 || work < minimumWork {
+            for i in 0..<items { body(i) }
+            return
+        }
+        DispatchQueue.concurrentPerform(iterations: workers) { w in
+            for i in Swift.stride(from: w, to: items, by: workers) { body(i) }
+        }
+    }
+}
+
+extension Threads {
+    /// Runs `body` over contiguous chunks of `0..<count` (one per worker) for elementwise loops.
+    public static func parallelChunks(_ count: Int, minimumWork: Int = 1 << 16, _ body: @escaping @Sendable (Range<Int>) -> Void) {
+        let workers = count < minimumWork ? 1 : Swift.min(Threads.count, count)
+        if workers <= 1 { body(0..<count); return }
+        let chunk = (count + workers - 1) / workers
+        DispatchQueue.concurrentPerform(iterations: workers) { w in
+            body(Swift.min(w * chunk, count)..<Swift.min((w + 1) * chunk, count))
+        }
+    }
+}
+
+extension Array where Element == Float {
+    /// An array of `count` values written by `initialize` (which must set every one), without
+    /// first filling it with zeros.
+    @inlinable
+    public init(unfilled count: Int, _ initialize: (UnsafeMutableBufferPointer<Float>) -> Void) {
+        self.init(unsafeUninitializedCapacity: count) { buffer, initialized in
+            initialize(buffer)
+            initialized = count
+        }
+    }
+}
+
+/// A pointer handed to the workers of `Threads.parallelFor`; each worker must touch its own
+/// part of the memory.
+public struct SharedPointer<T>: @unchecked Sendable {
+    public let base: UnsafeMutablePointer<T>
+    public init(_ base: UnsafeMutablePointer<T>) { self.base = base }
+    public init(_ base: UnsafePointer<T>) { self.base = UnsafeMutablePointer(mutating: base) }
+    public subscript(i: Int) -> T {
+        get { base[i] }
+        nonmutating set { base[i] = newValue }
+    }
+    public static func + (p: SharedPointer, offset: Int) -> UnsafeMutablePointer<T> { p.base + offset }
+}
+
+/// Σ x and Σ x·y over `n` floats, accumulated in 16 lanes (so the loop vectorises) and summed
+/// in Double.
+@inline(__always)
+func sums(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ n: Int) -> (sum: Double, dot: Double) {
+    var s = SIMD16<Float>(), d = SIMD16<Float>()
+    var i = 0
+    while i + 16 <= n {
+        let a = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD16<Float>.self)
+        let b = UnsafeRawPointer(y + i).loadUnaligned(as: SIMD16<Float>.self)
+        s += a
+        d += a * b
+        i += 16
+    }
+    var sum = Double(s.sum()), dot = Double(d.sum())
+    while i < n { sum += Double(x[i]); dot += Double(x[i]) * Double(y[i]); i += 1 }
+    return (sum, dot)
+}

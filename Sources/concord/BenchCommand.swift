@@ -15,7 +15,10 @@ struct BenchCommand: ParsableCommand {
         resident-memory growth over the repetitions), logmel (10 minutes of 16 kHz audio to the default log-mel; peer: librosa with \
         --python), decode (every 3rd frame of a 60 s 640x360 file at 112x112 plus its audio at 16 kHz; \
         peer: the ffmpeg CLI doing the same work) and clips (100 random 0.96 s clips: 8 frames at 112x112 \
-        and 15360 audio samples and their 96x64 log-mel each). Figures are medians of --reps runs.
+        and 15360 audio samples and their 96x64 log-mel each), step-avc and step-video-contrastive (one \
+        optimizer step of the reference training workloads at batch 16, in samples per second and peak \
+        resident memory; peer: PyTorch through ../shared/peers/step_bench.py with --python and --peers). \
+        Figures are medians of --reps runs (step workloads: of --steps steps after 3 warm-up steps).
         """)
 
     @Argument(help: "gemm, conv, logmel, decode, clips or all.")
@@ -39,6 +42,12 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "A Python with librosa (and soundfile) to time as the logmel peer, e.g. a venv's python.")
     var python: String?
 
+    @Option(help: "Steps timed for the step workloads (after 3 warm-up steps).")
+    var steps: Int = 10
+
+    @Option(help: "The folder of the peers' scripts (step_bench.py, models.py), run with --python.")
+    var peers: String?
+
     @Flag(name: .long, help: "Skip the peer.")
     var noPeer = false
 
@@ -49,7 +58,7 @@ struct BenchCommand: ParsableCommand {
 
     func run() throws {
         global.apply()
-        let known = ["decode", "clips", "logmel", "gemm", "conv"]
+        let known = ["decode", "clips", "logmel", "gemm", "conv"] + StepBenchmarks.workloads
         let selected = workload == "all" ? known : [workload]
         guard selected.allSatisfy(known.contains) else {
             throw ValidationError("unknown workload '\(workload)' (known: \(known.joined(separator: ", ")), all)")
@@ -57,6 +66,11 @@ struct BenchCommand: ParsableCommand {
         var results: [BenchmarkResult] = []
         if selected.contains("logmel") {
             let result = try benchLogmel()
+            results.append(result)
+            if json { try printJSONLine(result) }
+        }
+        for name in selected where StepBenchmarks.workloads.contains(name) {
+            let result = try benchStep(name)
             results.append(result)
             if json { try printJSONLine(result) }
         }
@@ -132,6 +146,41 @@ struct BenchCommand: ParsableCommand {
             if let torchaudio = peers["torchaudio"] {
                 result.detail["torchaudio_median_s"] = String(format: "%.4f", median(torchaudio))
                 result.detail["speedup_vs_torchaudio"] = String(format: "%.2f", median(torchaudio) / median(times))
+            }
+        }
+        return result
+    }
+
+    /// A step workload: samples per second over `steps` optimizer steps, and the peak resident
+    /// memory of the process (run one step workload per process for a memory figure of its own).
+    func benchStep(_ name: String) throws -> BenchmarkResult {
+        guard let workload = StepBenchmarks.make(name) else { throw ValidationError("unknown workload \(name)") }
+        var losses: [Float] = []
+        for _ in 0..<3 { losses.append(workload.step().loss) }
+        var rates: [Double] = []
+        for i in 0..<steps {
+            let (seconds, loss) = workload.step()
+            losses.append(loss)
+            rates.append(Double(workload.batch) / seconds)
+            if !json { note("\(name): step \(i + 1)/\(steps) \(String(format: "%.2f", Double(workload.batch) / seconds)) samples/s, loss \(String(format: "%.4f", loss))") }
+        }
+        var result = BenchmarkResult(workload: name, value: median(rates), unit: "samples/s", threads: Threads.count,
+                                     peakRSSMB: peakResidentMegabytes(), repetitions: rates,
+                                     detail: ["batch": String(workload.batch), "parameters": String(workload.parameterCount),
+                                              "loss_first": String(format: "%.4f", losses.first ?? .nan),
+                                              "loss_last": String(format: "%.4f", losses.last ?? .nan),
+                                              "peer_reference": "PyTorch 2.11, 2 threads, this machine kind: step-avc 13.5-14.7 pairs/s, 1.55 GB; step-video-contrastive 15-20 clips/s, 1.4 GB"])
+        if !noPeer, let python, let peers {
+            note("running the PyTorch peer (\(peers)/step_bench.py \(name))…")
+            let output = try runPeer(python, [peers + "/step_bench.py", name, "--threads", String(Threads.count), "--steps", String(steps)],
+                                     threads: Threads.count, directory: peers).map { String(decoding: $0, as: UTF8.self) } ?? ""
+            if let line = output.split(separator: "\n").last(where: { $0.hasPrefix("{") }),
+               let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+               let rate = object["samples_per_s"] as? Double {
+                result.peer = "PyTorch (\(peers)/step_bench.py)"
+                result.peerValue = rate
+                result.speedup = result.value / rate
+                if let rss = object["peak_rss_mb"] as? Double { result.detail["peer_peak_rss_mb"] = String(rss) }
             }
         }
         return result

@@ -16,6 +16,7 @@ struct GlobalOptions: ParsableArguments {
 
     func apply() {
         setFFmpegLogQuiet()
+        BufferReuse.keepFreedMemory()
         if let threads { Threads.configure(threads) }
     }
 }

@@ -109,6 +109,53 @@ import Testing
         }
     }
 
+    /// The fused, threaded kernels on inputs large enough to run in parallel equal their
+    /// compositions of primitive ops (outputs and gradients).
+    @Test func fusedKernelsEqualTheirCompositionsOnLargeInputs() {
+        var rng = SeededRandom(seed: 11)
+        let shape = [3, 6, 4, 20, 20]  // 28,800 values a channel: the parallel paths run
+        let x = Tensor.normal(shape, mean: 2, std: 3, rng: &rng)
+        x.requiresGrad = true
+        let w = Tensor.uniform([6], 0.5, 1.5, rng: &rng), b = Tensor.uniform([6], -1, 1, rng: &rng)
+        w.requiresGrad = true
+        b.requiresGrad = true
+        let seed = Tensor.normal(shape, rng: &rng)
+        for training in [true, false] {
+            let rm = Tensor.uniform([6], -1, 1, rng: &rng), rv = Tensor.uniform([6], 0.5, 2, rng: &rng)
+            let fused = batchNorm(x, weight: w, bias: b, runningMean: rm, runningVar: rv, training: training)
+            fused.backward(seed)
+            let (gx, gw, gb) = (x.grad!, w.grad!, b.grad!)
+            for t in [x, w, b] { t.zeroGrad() }
+            let axes = [0, 2, 3, 4]
+            let mean = training ? x.mean(axes: axes, keepDims: true) : Tensor(shape: [1, 6, 1, 1, 1], data: rm.data)
+            let variance = training ? x.variance(axes: axes, unbiased: false, keepDims: true) : Tensor(shape: [1, 6, 1, 1, 1], data: rv.data)
+            let composed = (x - mean) / (variance + 1e-5).sqrt() * w.reshaped([1, 6, 1, 1, 1]) + b.reshaped([1, 6, 1, 1, 1])
+            composed.backward(seed)
+            #expect(closeness(fused, composed, rtol: 1e-4, atol: 1e-4).isEmpty, "batchNorm training=\(training) output")
+            #expect(closeness(gx, x.grad!, rtol: 1e-3, atol: 1e-4).isEmpty, "batchNorm training=\(training) dx")
+            #expect(closeness(gw, w.grad!, rtol: 1e-3, atol: 1e-3).isEmpty, "batchNorm training=\(training) dw")
+            #expect(closeness(gb, b.grad!, rtol: 1e-3, atol: 1e-3).isEmpty, "batchNorm training=\(training) db")
+            for t in [x, w, b] { t.zeroGrad() }
+        }
+        // ReLU and max pooling against elementwise definitions.
+        let r = x.relu()
+        r.backward(seed)
+        #expect(r.data == x.data.map { max($0, 0) })
+        #expect(x.grad!.data == zip(x.data, seed.data).map { $0 > 0 ? $1 : 0 })
+        x.zeroGrad()
+        let pooled = maxPool3d(x, kernel: (1, 3, 3), stride: (1, 2, 2), padding: (0, 1, 1))
+        #expect(pooled.shape == [3, 6, 4, 10, 10])
+        var expected = [Float]()
+        for plane in 0..<(3 * 6 * 4) { for y in 0..<10 { for xo in 0..<10 {
+            var best = -Float.infinity
+            for iy in max(2 * y - 1, 0)...min(2 * y + 1, 19) { for ix in max(2 * xo - 1, 0)...min(2 * xo + 1, 19) {
+                best = max(best, x.data[(plane * 20 + iy) * 20 + ix])
+            } }
+            expected.append(best)
+        } } }
+        #expect(pooled.data == expected)
+    }
+
     @Test func sortAndTopK() {
         let x = Tensor(shape: [2, 4], data: [3, 1, 4, 1, -2, 7, 0, 7])
         let (v, i) = x.sorted()
