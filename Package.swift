@@ -13,6 +13,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         // C shims: a module map and one header each, nothing else.
@@ -44,12 +45,17 @@ let package = Package(
         .target(name: "Corpora", dependencies: ["Media", "TensorCore"]),
         // Synthesis: the synthetic corpus recipes.
         .target(name: "Synthesis", dependencies: ["Media", "Corpora", "TensorCore"]),
+        // Pipeline: samplers, views, augmentation, batches made ahead on background threads.
+        .target(name: "Pipeline", dependencies: ["Media", "AudioFeatures", "Corpora", "TensorCore"]),
+        // Training: configs, the trainer loop, checkpoints, the objectives' views and heads.
+        .target(name: "Training", dependencies: ["Pipeline", "Encoders", "Objectives", "NN", "Corpora", "AudioFeatures", "TensorCore",
+                                                 .product(name: "Yams", package: "Yams")]),
         // Benchmarks: the reference workloads and their peers.
         .target(name: "Benchmarks", dependencies: ["Media", "AudioFeatures", "TensorCore", "NN", "Encoders", "Objectives"]),
         .executableTarget(
             name: "concord",
             dependencies: [
-                "Media", "AudioFeatures", "Corpora", "Synthesis", "Benchmarks", "TensorCore", "NN",
+                "Media", "AudioFeatures", "Corpora", "Synthesis", "Benchmarks", "TensorCore", "NN", "Pipeline", "Training",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -62,6 +68,7 @@ let package = Package(
         .testTarget(name: "ObjectivesTests", dependencies: ["Objectives", "TensorCore", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "NNTests", dependencies: ["NN", "TensorCore", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "TestSupport"]),
+        .testTarget(name: "TrainingTests", dependencies: ["TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport", "Media", "TensorCore"]),
     ]
 )

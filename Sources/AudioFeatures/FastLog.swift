@@ -5,7 +5,7 @@
 /// NOTE: for zero, negative, subnormal, infinite or NaN input the result is meaningless; the
 /// front-end only calls it on `x + ε` (ε ≥ 1e-7) and `max(x, amin)` (amin ≥ 1e-10).
 @inline(__always)
-func fastLog(_ x: Float) -> Float {
+public func fastLog(_ x: Float) -> Float {
     let bits = x.bitPattern
     var e = Float(Int32(bitPattern: (bits >> 23) & 0xFF) - 127)
     var m = Float(bitPattern: (bits & 0x007F_FFFF) | 0x3F80_0000)  // [1, 2)

@@ -43,14 +43,21 @@ public final class R2Plus1DTiny: Module {
         override var children: [(String, Module)] { [("spatial", spatial), ("temporal", temporal)] }
     }
 
-    public init(rng: inout SeededRandom) {
-        stemSpatial = ConvBN(3, 24, kernel: (1, 7, 7), stride: (1, 2, 2), padding: (0, 3, 3), rng: &rng)
-        stemTemporal = ConvBN(24, 32, kernel: (3, 1, 1), padding: (1, 0, 0), rng: &rng)
+    /// The output width: 8 × `width`.
+    public let outputs: Int
+
+    /// `width` is stage1's channel count (32 for the preset): the stem has 3/4 of it, the stages
+    /// 1, 2, 4 and 8 times it.
+    public init(width w: Int = 32, rng: inout SeededRandom) {
+        precondition(w >= 4 && w % 4 == 0, "R2Plus1DTiny: width \(w) must be a multiple of 4")
+        outputs = 8 * w
+        stemSpatial = ConvBN(3, 3 * w / 4, kernel: (1, 7, 7), stride: (1, 2, 2), padding: (0, 3, 3), rng: &rng)
+        stemTemporal = ConvBN(3 * w / 4, w, kernel: (3, 1, 1), padding: (1, 0, 0), rng: &rng)
         stem = Stem(stemSpatial, stemTemporal)
-        stage1 = Block2Plus1D(32, 32, temporalStride: 1, spatialStride: 1, rng: &rng)
-        stage2 = Block2Plus1D(32, 64, temporalStride: 2, spatialStride: 2, rng: &rng)
-        stage3 = Block2Plus1D(64, 128, temporalStride: 2, spatialStride: 2, rng: &rng)
-        stage4 = Block2Plus1D(128, 256, temporalStride: 1, spatialStride: 1, rng: &rng)
+        stage1 = Block2Plus1D(w, w, temporalStride: 1, spatialStride: 1, rng: &rng)
+        stage2 = Block2Plus1D(w, 2 * w, temporalStride: 2, spatialStride: 2, rng: &rng)
+        stage3 = Block2Plus1D(2 * w, 4 * w, temporalStride: 2, spatialStride: 2, rng: &rng)
+        stage4 = Block2Plus1D(4 * w, 8 * w, temporalStride: 1, spatialStride: 1, rng: &rng)
     }
 
     public override var children: [(String, Module)] {

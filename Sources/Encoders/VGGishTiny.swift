@@ -7,13 +7,18 @@ import TensorCore
 public final class VGGishTiny: Module {
     public let block1: ConvBN, block2: ConvBN, block3a: ConvBN, block3b: ConvBN, block4a: ConvBN, block4b: ConvBN
 
-    public init(rng: inout SeededRandom) {
-        block1 = ConvBN(1, 32, kernel2d: 3, padding: 1, rng: &rng)
-        block2 = ConvBN(32, 64, kernel2d: 3, padding: 1, rng: &rng)
-        block3a = ConvBN(64, 128, kernel2d: 3, padding: 1, rng: &rng)
-        block3b = ConvBN(128, 128, kernel2d: 3, padding: 1, rng: &rng)
-        block4a = ConvBN(128, 256, kernel2d: 3, padding: 1, rng: &rng)
-        block4b = ConvBN(256, 256, kernel2d: 3, padding: 1, rng: &rng)
+    /// The output width: 8 × `width`.
+    public let outputs: Int
+
+    /// `width` is block1's channel count (32 for the preset); blocks 2, 3 and 4 have 2, 4 and 8 times it.
+    public init(width w: Int = 32, rng: inout SeededRandom) {
+        outputs = 8 * w
+        block1 = ConvBN(1, w, kernel2d: 3, padding: 1, rng: &rng)
+        block2 = ConvBN(w, 2 * w, kernel2d: 3, padding: 1, rng: &rng)
+        block3a = ConvBN(2 * w, 4 * w, kernel2d: 3, padding: 1, rng: &rng)
+        block3b = ConvBN(4 * w, 4 * w, kernel2d: 3, padding: 1, rng: &rng)
+        block4a = ConvBN(4 * w, 8 * w, kernel2d: 3, padding: 1, rng: &rng)
+        block4b = ConvBN(8 * w, 8 * w, kernel2d: 3, padding: 1, rng: &rng)
     }
 
     public override var children: [(String, Module)] {

@@ -50,8 +50,9 @@ public final class ProjectionHead: Module {
 public final class AVCHead: Module {
     public let fc1: Linear, fc2: Linear
 
-    public init(rng: inout SeededRandom) {
-        fc1 = Linear(512, 128, rng: &rng)
+    /// `inputs`: the video and audio widths together (512 for the presets).
+    public init(inputs: Int = 512, rng: inout SeededRandom) {
+        fc1 = Linear(inputs, 128, rng: &rng)
         fc2 = Linear(128, 2, rng: &rng)
     }
 

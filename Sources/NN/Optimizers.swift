@@ -151,3 +151,64 @@ public func exponentialMovingAverage(target: Module, online: Module, momentum: F
         t.update { $0 = values }
     }
 }
+
+/// What the trainer needs of an optimizer: a step, its learning rate, and its state as named
+/// tensors (for checkpoints; names are `<slot>.<parameter index>`).
+public protocol Optimizer: AnyObject {
+    var learningRate: Float { get set }
+    func step()
+    /// The optimizer's state (momentum buffers, moments, step count).
+    func state() -> [(String, Tensor)]
+    /// Restores `state()`; throws on a missing or mis-shaped entry.
+    func load(state: [String: Tensor]) throws
+}
+
+public struct OptimizerStateError: Error, CustomStringConvertible {
+    public var name: String
+    public var description: String { "optimizer state '\(name)' is missing or has the wrong shape" }
+}
+
+func restore(_ state: [String: Tensor], slot: String, into buffers: inout [[Float]], shapes: [Tensor]) throws {
+    for i in buffers.indices {
+        guard let t = state["\(slot).\(i)"], t.count == shapes[i].count else { throw OptimizerStateError(name: "\(slot).\(i)") }
+        buffers[i] = t.data
+    }
+}
+
+extension SGD: Optimizer {
+    public func state() -> [(String, Tensor)] {
+        buffers.enumerated().compactMap { i, b in b.map { ("momentum_buffer.\(i)", Tensor(shape: parameters[i].shape, data: $0)) } }
+    }
+
+    public func load(state: [String: Tensor]) throws {
+        for i in buffers.indices { buffers[i] = state["momentum_buffer.\(i)"]?.data }
+        for (i, b) in buffers.enumerated() where b != nil && b!.count != parameters[i].count {
+            throw OptimizerStateError(name: "momentum_buffer.\(i)")
+        }
+    }
+}
+
+extension AdamW: Optimizer {
+    public func state() -> [(String, Tensor)] {
+        m.enumerated().map { ("exp_avg.\($0.offset)", Tensor(shape: parameters[$0.offset].shape, data: $0.element)) }
+            + v.enumerated().map { ("exp_avg_sq.\($0.offset)", Tensor(shape: parameters[$0.offset].shape, data: $0.element)) }
+            + [("step", Tensor(shape: [1], data: [Float(t)]))]
+    }
+
+    public func load(state: [String: Tensor]) throws {
+        try restore(state, slot: "exp_avg", into: &m, shapes: parameters)
+        try restore(state, slot: "exp_avg_sq", into: &v, shapes: parameters)
+        guard let s = state["step"]?.data.first else { throw OptimizerStateError(name: "step") }
+        t = Int(s)
+    }
+}
+
+extension LARS: Optimizer {
+    public func state() -> [(String, Tensor)] {
+        buffers.enumerated().map { ("momentum_buffer.\($0.offset)", Tensor(shape: parameters[$0.offset].1.shape, data: $0.element)) }
+    }
+
+    public func load(state: [String: Tensor]) throws {
+        try restore(state, slot: "momentum_buffer", into: &buffers, shapes: parameters.map(\.1))
+    }
+}

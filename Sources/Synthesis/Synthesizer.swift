@@ -140,7 +140,7 @@ public enum Synthesizer {
     /// Splits stratified by class: about 70 % train, 10 % val, 20 % test overall. Each class
     /// first gets its whole share (floor of 20 % and 10 % of its videos); the rest of each
     /// target goes one video at a time to randomly ordered classes that keep a training video.
-    static func stratifiedSplits(count: Int, classes: Int, seed: UInt64) -> [String] {
+    public static func stratifiedSplits(count: Int, classes: Int, seed: UInt64) -> [String] {
         var rng = SeededRandom(seed: seed, stream: 0xC1A55)
         let members = (0..<classes).map { c in rng.shuffled(Array(stride(from: c, to: count, by: classes))) }
         var test = members.map { Int(Double($0.count) * 0.2) }

@@ -1,4 +1,4 @@
-@testable import AudioFeatures
+import AudioFeatures
 import Foundation
 import TensorCore
 import TestSupport

@@ -1,7 +1,7 @@
 import Corpora
 import Foundation
 import Media
-@testable import Synthesis
+import Synthesis
 import TensorCore
 import TestSupport
 import Testing

@@ -1,0 +1,164 @@
+import Foundation
+import TensorCore
+
+/// A batch: named streams of tensors (`video: [B·views, 3, T, H, W]`, `audio: [B·views, 1, 96, 64]`,
+/// example-major: view j of example i at row i·views + j), avc's labels and where each example came from.
+public struct Batch: @unchecked Sendable {
+    public var step: Int
+    public var streams: [String: Tensor]
+    public var corresponds: [Int]
+    public var videos: [Int]
+    public var starts: [[Double]]
+    /// Wall time the loader spent making this batch.
+    public var loadSeconds: Double
+}
+
+/// Makes batches ahead of the trainer on background threads, in step order; a video that
+/// fails to load is reported once (`onProblem`) and replaced, and never drawn again.
+public final class BatchStream: @unchecked Sendable {
+    public let sampler: ClipSampler
+    public let loader: ClipLoader
+    public let batchSize: Int
+    let workers: Int, depth: Int
+    let condition = NSCondition()
+    var ready: [Int: Batch] = [:]
+    var nextToMake: Int
+    var nextToTake: Int
+    var failure: Error?
+    var stopped = false
+    var bad = Set<Int>()
+    let onProblem: @Sendable (String) -> Void
+    var threads: [Thread] = []
+
+    /// Batches from `startStep` on; `workers` background threads keep up to `depth` batches ready.
+    public init(sampler: ClipSampler, loader: ClipLoader, batchSize: Int, startStep: Int = 0, workers: Int = 1, depth: Int = 3,
+                onProblem: @escaping @Sendable (String) -> Void) {
+        (self.sampler, self.loader, self.batchSize, self.workers, self.depth) = (sampler, loader, batchSize, max(workers, 1), max(depth, 1))
+        (self.nextToMake, self.nextToTake, self.onProblem) = (startStep, startStep, onProblem)
+        for w in 0..<self.workers {
+            let thread = Thread { [unowned self] in self.work() }
+            thread.name = "concord-batches-\(w)"
+            thread.stackSize = 8 << 20
+            threads.append(thread)
+            thread.start()
+        }
+    }
+
+    deinit { stop() }
+
+    /// Stops the workers (batches in flight are dropped).
+    public func stop() {
+        condition.lock()
+        stopped = true
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// The next batch in step order, and the seconds spent waiting for it.
+    public func next() throws -> (batch: Batch, waited: Double) {
+        let start = DispatchTime.now().uptimeNanoseconds
+        condition.lock()
+        defer { condition.unlock() }
+        while ready[nextToTake] == nil && failure == nil { condition.wait() }
+        if let failure { throw failure }
+        let batch = ready.removeValue(forKey: nextToTake)!
+        nextToTake += 1
+        condition.broadcast()
+        return (batch, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+    }
+
+    func work() {
+        while true {
+            condition.lock()
+            while !stopped && nextToMake - nextToTake >= depth { condition.wait() }
+            if stopped { condition.unlock(); return }
+            let step = nextToMake
+            nextToMake += 1
+            condition.unlock()
+            do {
+                let batch = try make(step: step)
+                condition.lock()
+                ready[step] = batch
+                condition.broadcast()
+                condition.unlock()
+            } catch {
+                condition.lock()
+                failure = error
+                condition.broadcast()
+                condition.unlock()
+                return
+            }
+        }
+    }
+
+    /// Builds the batch of one step (also usable without the background threads).
+    public func make(step: Int) throws -> Batch {
+        let start = DispatchTime.now().uptimeNanoseconds
+        let spec = sampler.spec
+        var buffers: [Modality: [Float]] = [:]
+        for m in Modality.allCases where !spec.views(of: m).isEmpty {
+            buffers[m] = [Float](repeating: 0, count: batchSize * spec.views(of: m).count * loader.clipShape(m).reduce(1, *))
+        }
+        var corresponds: [Int] = [], videos: [Int] = [], starts: [[Double]] = []
+        for i in 0..<batchSize {
+            var attempt = 0
+            while true {
+                let plan = sampler.plan(batch: step, index: i, size: batchSize, attempt: attempt)
+                do {
+                    try load(plan, example: i, into: &buffers)
+                    corresponds.append(plan.corresponds)
+                    videos.append(plan.video)
+                    starts.append(plan.starts)
+                    break
+                } catch let e as ViewLoadError {
+                    report(e)
+                    attempt += 1
+                    guard attempt < 50, bad.count < sampler.videos.count else {
+                        throw PipelineError.noLoadableVideo(lastError: e.description)
+                    }
+                }
+            }
+        }
+        var streams: [String: Tensor] = [:]
+        for (m, values) in buffers {
+            let rows = batchSize * spec.views(of: m).count
+            streams[m.rawValue] = Tensor(shape: [rows] + loader.clipShape(m), data: values)
+        }
+        return Batch(step: step, streams: streams, corresponds: corresponds, videos: videos, starts: starts,
+                     loadSeconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+    }
+
+    func load(_ plan: ExamplePlan, example i: Int, into buffers: inout [Modality: [Float]]) throws {
+        condition.lock()
+        let knownBad = plan.views.first { bad.contains($0.video) }
+        condition.unlock()
+        if let knownBad { throw ViewLoadError(video: knownBad.video, path: sampler.videos[knownBad.video].path, underlying: "known bad") }
+        var rng = SeededRandom(seed: plan.seed)
+        var row: [Modality: Int] = [:]
+        for (request, view) in zip(sampler.spec.views, plan.views) {
+            let m = request.modality
+            let perExample = sampler.spec.views(of: m).count, size = loader.clipShape(m).reduce(1, *)
+            let r = i * perExample + (row[m] ?? 0)
+            row[m, default: 0] += 1
+            try buffers[m]!.withUnsafeMutableBufferPointer { b in
+                try loader.load(m, video: view.video, start: view.start, rng: &rng, into: b.baseAddress! + r * size)
+            }
+        }
+    }
+
+    func report(_ e: ViewLoadError) {
+        condition.lock()
+        let first = bad.insert(e.video).inserted
+        condition.unlock()
+        if first && e.underlying != "known bad" { onProblem("skipping \(e.description)") }
+    }
+}
+
+public enum PipelineError: Error, CustomStringConvertible {
+    case noLoadableVideo(lastError: String)
+    public var description: String {
+        switch self {
+        case .noLoadableVideo(let last): "no video of the corpus could be loaded (last error: \(last))"
+        }
+    }
+}

@@ -1,0 +1,136 @@
+import Corpora
+import Foundation
+import Media
+import TensorCore
+
+/// A video the sampler may draw from: its file, usable duration and streams.
+public struct SampledVideo: Sendable {
+    public var id: String
+    public var path: String
+    public var duration: Double
+    public var hasVideo: Bool
+    public var hasAudio: Bool
+    public var labels: [String: String]
+
+    public init(id: String, path: String, duration: Double, hasVideo: Bool, hasAudio: Bool, labels: [String: String] = [:]) {
+        (self.id, self.path, self.duration, self.hasVideo, self.hasAudio, self.labels) = (id, path, duration, hasVideo, hasAudio, labels)
+    }
+
+    /// The videos of one split of a corpus that can serve clips of `geometry` with the given
+    /// modalities; every other entry is returned as a problem (file and reason) to report.
+    public static func load(corpus: Corpus, split: String?, needs modalities: Set<Modality>,
+                            geometry: ClipGeometry) -> (videos: [SampledVideo], problems: [CorpusProblem]) {
+        var corpus = corpus
+        let infos = corpus.probeMedia()
+        var problems = corpus.problems
+        var videos: [SampledVideo] = []
+        for e in corpus.entries where split == nil || e.split == split {
+            guard let info = infos[e.id] else { continue }
+            let path = corpus.resolve(e.media)
+            let video = SampledVideo(id: e.id, path: path, duration: info.duration, hasVideo: !info.video.isEmpty,
+                                     hasAudio: !info.audio.isEmpty, labels: e.labels)
+            if modalities.contains(.video) && !video.hasVideo {
+                problems.append(CorpusProblem(file: path, problem: "no video stream (this objective needs video)"))
+            } else if modalities.contains(.audio) && !video.hasAudio {
+                problems.append(CorpusProblem(file: path, problem: "no audio stream (this objective needs audio)"))
+            } else if info.duration < geometry.duration + 0.05 {
+                problems.append(CorpusProblem(file: path, problem: String(format: "%.2f s is shorter than one %.2f s clip", info.duration, geometry.duration)))
+            } else {
+                videos.append(video)
+            }
+        }
+        return (videos, problems)
+    }
+}
+
+/// Where and when one view is read.
+public struct ViewPlan: Sendable {
+    public var video: Int
+    public var start: Double
+}
+
+/// One example's plan: its anchor video, clip times, and where each view is read.
+public struct ExamplePlan: Sendable {
+    public var video: Int
+    public var starts: [Double]
+    public var views: [ViewPlan]
+    /// 1 when every view comes from the anchor video (avc's label), else 0.
+    public var corresponds: Int
+    /// Seed of this example's augmentation draws.
+    public var seed: UInt64
+}
+
+/// Draws examples deterministically: the plan of example `i` of batch `b` depends only on
+/// (seed, b, i) and the video list, so a resumed run sees exactly the batches it would have.
+/// Videos are visited in a fresh permutation each epoch.
+public struct ClipSampler: Sendable {
+    public let videos: [SampledVideo]
+    public let spec: ExampleSpec
+    public let geometry: ClipGeometry
+    public let seed: UInt64
+
+    public init(videos: [SampledVideo], spec: ExampleSpec, geometry: ClipGeometry, seed: UInt64) {
+        precondition(!videos.isEmpty, "ClipSampler: no videos")
+        (self.videos, self.spec, self.geometry, self.seed) = (videos, spec, geometry, seed)
+    }
+
+    static func mix(_ values: UInt64...) -> UInt64 {
+        var h: UInt64 = 0x9E37_79B9_7F4A_7C15
+        for v in values { h = (h ^ v) &* 0xBF58_476D_1CE4_E5B9; h ^= h >> 31 }
+        return h
+    }
+
+    /// The anchor video of the `k`-th example overall (epoch = k / videos.count).
+    func anchor(_ k: Int) -> Int {
+        let n = videos.count
+        var rng = SeededRandom(seed: Self.mix(seed, 0xE90C, UInt64(k / n)))
+        return rng.permutation(n)[k % n]
+    }
+
+    /// Example `index` of batch `batch` (batches of `size`); `attempt` > 0 draws a replacement
+    /// video for an example whose video failed to load.
+    public func plan(batch: Int, index: Int, size: Int, attempt: Int = 0) -> ExamplePlan {
+        var rng = SeededRandom(seed: Self.mix(seed, UInt64(batch), UInt64(index), UInt64(attempt)))
+        let v = attempt == 0 ? anchor(batch * size + index) : Int(rng.next() % UInt64(videos.count))
+        let starts = clipStarts(videos[v].duration, &rng)
+        var corresponds = 1
+        let views = spec.views.map { request -> ViewPlan in
+            if request.otherVideoProbability > 0 && videos.count > 1 && rng.chance(request.otherVideoProbability) {
+                corresponds = 0
+                var other = Int(rng.next() % UInt64(videos.count - 1))
+                if other >= v { other += 1 }
+                return ViewPlan(video: other, start: rng.uniform(0, lastStart(videos[other].duration)))
+            }
+            return ViewPlan(video: v, start: starts[request.clip])
+        }
+        return ExamplePlan(video: v, starts: starts, views: views, corresponds: corresponds, seed: rng.next())
+    }
+
+    /// The latest start of a whole clip (frames and audio) in a video of `duration` seconds.
+    func lastStart(_ duration: Double) -> Double { max(0, duration - geometry.duration - 0.02) }
+
+    func clipStarts(_ duration: Double, _ rng: inout SeededRandom) -> [Double] {
+        let last = lastStart(duration)
+        switch spec.timing {
+        case .single:
+            return [rng.uniform(0, last)]
+        case .cvrl(let count):
+            // Span between the first and last clip t ~ p(t) ∝ (L − t) on [0, L]: t = L(1 − √(1 − u)).
+            let span = last * (1 - (1 - rng.unit()).squareRoot())
+            let first = rng.uniform(0, last - span)
+            let middle = (0..<max(count - 2, 0)).map { _ in first + rng.uniform(0, span) }.sorted()
+            return count == 1 ? [first] : [first] + middle + [first + span]
+        case .offsets(let offsets):
+            let lo = max(0, -(offsets.min() ?? 0)), hi = last - max(0, offsets.max() ?? 0)
+            let anchor = hi > lo ? rng.uniform(lo, hi) : lo
+            return [anchor] + offsets.map { min(max(anchor + $0, 0), last) }
+        }
+    }
+
+    /// `count` uniformly spaced clip starts over a video (evaluation: a video's feature is the
+    /// mean over them).
+    public func uniformStarts(video: Int, count: Int) -> [Double] {
+        let last = lastStart(videos[video].duration)
+        return count == 1 ? [last / 2] : (0..<count).map { last * Double($0) / Double(count - 1) }
+    }
+}

@@ -1,0 +1,64 @@
+/// What an objective asks the sampler for, per example (`DESIGN.md`: the objective declares
+/// its views; the sampler, encoders and trainer serve every method alike).
+public enum Modality: String, Codable, Sendable, CaseIterable {
+    case video, audio
+}
+
+/// How the clip times of one example are drawn.
+public enum ClipTiming: Codable, Equatable, Sendable {
+    /// One time, uniform over the video.
+    case single
+    /// `count` clips of one video; the span between the first and the last is drawn from the
+    /// CVRL distribution `p(t) ∝ T − t` (Qian et al., CVPR 2021), the others between them.
+    case cvrl(count: Int)
+    /// Clips at fixed offsets (seconds) from a uniform anchor time (e.g. audio shifted for sync).
+    case offsets([Double])
+
+    public var clips: Int {
+        switch self {
+        case .single: 1
+        case .cvrl(let n): n
+        case .offsets(let o): o.count + 1
+        }
+    }
+}
+
+/// One view of an example: a modality at one of the example's clip times, optionally taken
+/// from another video (an easy negative) with the given probability.
+public struct ViewRequest: Codable, Equatable, Sendable {
+    public var modality: Modality
+    /// Which of the example's clip times (0 ..< timing.clips).
+    public var clip: Int
+    /// The probability that this view comes from another video at a random time (avc's
+    /// negatives); the example then records `corresponds = 0`.
+    public var otherVideoProbability: Double
+
+    public init(_ modality: Modality, clip: Int = 0, otherVideoProbability: Double = 0) {
+        self.modality = modality
+        self.clip = clip
+        self.otherVideoProbability = otherVideoProbability
+    }
+}
+
+/// Everything the sampler must deliver for one example.
+public struct ExampleSpec: Codable, Equatable, Sendable {
+    public var timing: ClipTiming
+    public var views: [ViewRequest]
+
+    public init(timing: ClipTiming = .single, views: [ViewRequest]) {
+        self.timing = timing
+        self.views = views
+    }
+
+    /// Views of one modality, in order (each becomes a row of that modality's stream).
+    public func views(of modality: Modality) -> [ViewRequest] { views.filter { $0.modality == modality } }
+
+    /// The union of two objectives' needs, when they can share examples (the same timing);
+    /// views asked for by both are delivered once.
+    public func merged(with other: ExampleSpec) -> ExampleSpec? {
+        guard timing == other.timing else { return nil }
+        var views = self.views
+        for v in other.views where !views.contains(v) { views.append(v) }
+        return ExampleSpec(timing: timing, views: views)
+    }
+}

@@ -1,0 +1,97 @@
+import Encoders
+import NN
+import Objectives
+import Pipeline
+import TensorCore
+
+/// A training objective: the views it asks the sampler for, its head, and its loss on a batch.
+/// The trainer never knows which method it runs.
+public protocol TrainingObjective {
+    var spec: ExampleSpec { get }
+    /// The default video augmentation (`strong` for the video-only methods).
+    var videoAugmentation: VideoAugmentation { get }
+    func makeHead(videoWidth: Int, audioWidth: Int, rng: inout SeededRandom) -> Module
+    /// The loss and named metrics (e.g. avc's accuracy).
+    func loss(_ e: Encodings, head: Module, batch: Batch) -> (Tensor, [String: Double])
+}
+
+func objective(for c: TrainConfig.Objective) -> TrainingObjective {
+    switch c.name {
+    case "avnce": AVNCETraining(temperature: c.temperature ?? 0.07, localize: c.localize)
+    case "avc": AVCTraining(negatives: c.negatives)
+    default: RhoSimCLRTraining(rho: c.rho, temperature: c.temperature ?? 0.1)
+    }
+}
+
+/// `avnce`: symmetric InfoNCE between projected video and audio of the same time; with
+/// `localize`, the time-averaged feature map is projected per location (1x1 convolution,
+/// per-location L2 normalisation) and matched by its best location (EZ-VSL).
+struct AVNCETraining: TrainingObjective {
+    var temperature: Float
+    var localize: Bool
+    var spec: ExampleSpec { ExampleSpec(views: [ViewRequest(.video), ViewRequest(.audio)]) }
+    var videoAugmentation: VideoAugmentation { .light }
+
+    final class Head: Module {
+        let video: Module, audio: ProjectionHead
+        init(video: Module, audio: ProjectionHead) { (self.video, self.audio) = (video, audio) }
+        override var children: [(String, Module)] { [("video", video), ("audio", audio)] }
+    }
+
+    func makeHead(videoWidth: Int, audioWidth: Int, rng: inout SeededRandom) -> Module {
+        let video: Module = localize ? Conv2d(videoWidth, 128, kernel: (1, 1), bias: true, rng: &rng) : ProjectionHead(input: videoWidth, rng: &rng)
+        return Head(video: video, audio: ProjectionHead(input: audioWidth, rng: &rng))
+    }
+
+    func loss(_ e: Encodings, head: Module, batch: Batch) -> (Tensor, [String: Double]) {
+        let h = head as! Head
+        let a = h.audio(e.audio)
+        if localize {
+            let map = e.videoFeatures.mean(axes: [2])  // [B, C, 7, 7], averaged over time
+            let projected = (h.video as! Conv2d)(map)  // [B, 128, 7, 7]
+            let (b, d) = (projected.shape[0], projected.shape[1])
+            let locations = projected.reshaped([b, d, projected.shape[2] * projected.shape[3]]).l2Normalized(axis: 1)
+            return (LocalizedInfoNCE(temperature: temperature)(locations: locations, audio: a), [:])
+        }
+        return (SymmetricInfoNCE(temperature: temperature)(video: (h.video as! ProjectionHead)(e.video), audio: a), [:])
+    }
+}
+
+/// `avc`: does this audio belong with this video? A fusion head and cross-entropy; the
+/// sampler takes a share of the audio windows from other videos.
+struct AVCTraining: TrainingObjective {
+    var negatives: Double
+    var spec: ExampleSpec { ExampleSpec(views: [ViewRequest(.video), ViewRequest(.audio, otherVideoProbability: negatives)]) }
+    var videoAugmentation: VideoAugmentation { .light }
+
+    func makeHead(videoWidth: Int, audioWidth: Int, rng: inout SeededRandom) -> Module {
+        AVCHead(inputs: videoWidth + audioWidth, rng: &rng)
+    }
+
+    func loss(_ e: Encodings, head: Module, batch: Batch) -> (Tensor, [String: Double]) {
+        let logits = (head as! AVCHead)(video: e.video, audio: e.audio)
+        let objective = CorrespondenceLoss()
+        return (objective(logits: logits, corresponds: batch.corresponds),
+                ["avc_accuracy": objective.accuracy(logits: logits, corresponds: batch.corresponds)])
+    }
+}
+
+/// `rho-simclr`: ρ clips of one video drawn with CVRL's interval distribution, strong
+/// augmentation per clip, InfoNCE over all ρ·B clips. ρ = 1 is two augmentations of one clip.
+struct RhoSimCLRTraining: TrainingObjective {
+    var rho: Int
+    var temperature: Float
+    var spec: ExampleSpec {
+        rho == 1 ? ExampleSpec(views: [ViewRequest(.video), ViewRequest(.video)])
+                 : ExampleSpec(timing: .cvrl(count: rho), views: (0..<rho).map { ViewRequest(.video, clip: $0) })
+    }
+    var videoAugmentation: VideoAugmentation { .strong }
+
+    func makeHead(videoWidth: Int, audioWidth: Int, rng: inout SeededRandom) -> Module {
+        ProjectionHead(input: videoWidth, rng: &rng)
+    }
+
+    func loss(_ e: Encodings, head: Module, batch: Batch) -> (Tensor, [String: Double]) {
+        (MultiClipInfoNCE(clipsPerVideo: max(rho, 2), temperature: temperature)((head as! ProjectionHead)(e.video)), [:])
+    }
+}

@@ -1,0 +1,188 @@
+import Foundation
+import Pipeline
+import Yams
+
+/// A training run's configuration (`concord train --config FILE.yaml key.sub=value …`).
+/// Keys are snake_case in YAML; every field has a default except `corpus` and `objectives`.
+public struct TrainConfig: Codable, Equatable, Sendable {
+    public struct Objective: Codable, Equatable, Sendable {
+        /// `avnce`, `avc` or `rho-simclr`.
+        public var name: String
+        public var weight: Float = 1
+        /// InfoNCE temperature (default per objective: 0.07, rho-simclr 0.1).
+        public var temperature: Float?
+        /// rho-simclr: clips per video (1 = two augmentations of one clip).
+        public var rho: Int = 2
+        /// avnce: the localisation variant (max over the 7x7 locations).
+        public var localize: Bool = false
+        /// avc: the share of pairs whose audio comes from another video.
+        public var negatives: Double = 0.5
+    }
+
+    public struct Encoder: Codable, Equatable, Sendable {
+        /// `r2plus1d-tiny` (video) or `vggish-tiny` (audio).
+        public var preset: String
+        /// First stage's channels (32 for the presets); outputs are 8 × width.
+        public var width: Int = 32
+    }
+
+    public struct Optimizer: Codable, Equatable, Sendable {
+        /// `sgd`, `adamw` or `lars`.
+        public var name: String = "sgd"
+        public var lr: Float = 0.01
+        public var momentum: Float = 0.9
+        public var weightDecay: Float = 1e-4
+        public var nesterov: Bool = false
+        /// Linear warm-up steps, then a cosine to 0 at the last step (`schedule: cosine`) or constant.
+        public var warmupSteps: Int = 0
+        public var schedule: String = "cosine"
+        /// Clip the global gradient norm (0: off).
+        public var clipNorm: Float = 0
+    }
+
+    public struct Augment: Codable, Equatable, Sendable {
+        /// `strong` (SimCLR/CVRL), `light` or `none`; default per objective.
+        public var video: String?
+        /// `standard` (gain + SpecAugment masks) or `none`.
+        public var audio: String = "standard"
+    }
+
+    public var corpus: String
+    public var split: String = "train"
+    public var out: String = "runs/train"
+    public var objectives: [Objective]
+    public var video: Encoder? = nil
+    public var audio: Encoder? = nil
+    public var optimizer = Optimizer()
+    public var augment = Augment()
+    public var clip = ClipGeometry()
+    public var batchSize: Int = 16
+    public var steps: Int = 100
+    public var seed: Int = 0
+    public var threads: Int? = nil
+    /// Background threads decoding batches.
+    public var workers: Int = 1
+    public var checkpointEvery: Int = 50
+    public var logEvery: Int = 1
+
+    /// Reads a YAML (or JSON) config and applies `key.sub=value` overrides (values parsed as YAML).
+    public static func load(path: String?, overrides: [String]) throws -> TrainConfig {
+        var tree: [String: Any] = [:]
+        if let path {
+            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+                throw ConfigError.unreadable(path)
+            }
+            do {
+                guard let parsed = try Yams.load(yaml: text) else { throw ConfigError.invalid(path, "empty file") }
+                guard let map = parsed as? [String: Any] else { throw ConfigError.invalid(path, "the top level is not a mapping") }
+                tree = map
+            } catch let e as ConfigError { throw e } catch { throw ConfigError.invalid(path, "\(error)") }
+        }
+        for o in overrides {
+            guard let eq = o.firstIndex(of: "="), eq != o.startIndex else { throw ConfigError.badOverride(o, "expected key.sub=value") }
+            let keys = o[..<eq].split(separator: ".").map(String.init)
+            let value = try Yams.load(yaml: String(o[o.index(after: eq)...])) ?? NSNull()
+            tree = try set(tree, keys: keys, value: value, override: o)
+        }
+        return try decode(tree, source: path ?? "(command line)")
+    }
+
+    static func set(_ node: [String: Any], keys: [String], value: Any, override: String) throws -> [String: Any] {
+        var node = node
+        let key = keys[0]
+        if keys.count == 1 { node[key] = value; return node }
+        if let list = node[key] as? [Any], let index = Int(keys[1]) {
+            guard index < list.count, let item = list[index] as? [String: Any] else { throw ConfigError.badOverride(override, "no item \(index) in '\(key)'") }
+            var list = list
+            list[index] = keys.count == 2 ? value : try set(item, keys: Array(keys.dropFirst(2)), value: value, override: override)
+            node[key] = list
+            return node
+        }
+        node[key] = try set(node[key] as? [String: Any] ?? [:], keys: Array(keys.dropFirst()), value: value, override: override)
+        return node
+    }
+
+    /// A default value's JSON tree (snake_case keys).
+    static func defaults<T: Encodable>(_ value: T) -> [String: Any] {
+        let encoder = JSONEncoder()
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        return (try? JSONSerialization.jsonObject(with: encoder.encode(value))) as? [String: Any] ?? [:]
+    }
+
+    /// `tree` over `base`, recursively for mappings.
+    static func merged(_ tree: [String: Any], over base: [String: Any]) -> [String: Any] {
+        var out = base
+        for (k, v) in tree {
+            if let sub = v as? [String: Any], let b = base[k] as? [String: Any] { out[k] = merged(sub, over: b) } else { out[k] = v }
+        }
+        return out
+    }
+
+    /// Fills every key the user left out with its default (Swift's synthesised decoding would
+    /// otherwise require them all).
+    static func withDefaults(_ tree: [String: Any]) -> [String: Any] {
+        var full = merged(tree, over: defaults(TrainConfig(corpus: "", objectives: [])))
+        if let list = tree["objectives"] as? [Any] {
+            full["objectives"] = list.map { ($0 as? [String: Any]).map { merged($0, over: defaults(Objective(name: ""))) } ?? $0 }
+        }
+        for key in ["video", "audio"] {
+            if let e = tree[key] as? [String: Any] { full[key] = merged(e, over: defaults(Encoder(preset: ""))) }
+        }
+        return full
+    }
+
+    static func decode(_ tree: [String: Any], source: String) throws -> TrainConfig {
+        let data = try JSONSerialization.data(withJSONObject: withDefaults(tree))
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        do {
+            let config = try decoder.decode(TrainConfig.self, from: data)
+            try config.validate(source: source)
+            return config
+        } catch let e as ConfigError { throw e } catch let DecodingError.keyNotFound(key, context) {
+            throw ConfigError.invalid(source, "missing key '\((context.codingPath.map(\.stringValue) + [key.stringValue]).joined(separator: "."))'")
+        } catch let DecodingError.typeMismatch(_, context) {
+            throw ConfigError.invalid(source, "wrong type at '\(context.codingPath.map(\.stringValue).joined(separator: "."))'")
+        } catch {
+            throw ConfigError.invalid(source, "\(error)")
+        }
+    }
+
+    func validate(source: String) throws {
+        guard !corpus.isEmpty else { throw ConfigError.invalid(source, "no corpus (set corpus: PATH or corpus=PATH)") }
+        guard !objectives.isEmpty else { throw ConfigError.invalid(source, "no objectives") }
+        for o in objectives where !["avnce", "avc", "rho-simclr"].contains(o.name) {
+            throw ConfigError.invalid(source, "unknown objective '\(o.name)' (known: avnce, avc, rho-simclr)")
+        }
+        guard batchSize >= 2 else { throw ConfigError.invalid(source, "batch_size must be at least 2") }
+        guard steps >= 1 else { throw ConfigError.invalid(source, "steps must be at least 1") }
+        guard ["sgd", "adamw", "lars"].contains(optimizer.name) else { throw ConfigError.invalid(source, "unknown optimizer '\(optimizer.name)'") }
+    }
+
+    /// The config as JSON (stored in checkpoints and the metrics log).
+    public var json: String {
+        let encoder = JSONEncoder()
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        encoder.outputFormatting = [.sortedKeys]
+        return String(decoding: (try? encoder.encode(self)) ?? Data(), as: UTF8.self)
+    }
+
+    public static func fromJSON(_ text: String) throws -> TrainConfig {
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        return try decoder.decode(TrainConfig.self, from: Data(text.utf8))
+    }
+}
+
+public enum ConfigError: Error, CustomStringConvertible {
+    case unreadable(String)
+    case invalid(String, String)
+    case badOverride(String, String)
+    public var description: String {
+        switch self {
+        case .unreadable(let p): "\(p): cannot read the config file"
+        case .invalid(let p, let why): "\(p): \(why)"
+        case .badOverride(let o, let why): "override '\(o)': \(why)"
+        }
+    }
+}

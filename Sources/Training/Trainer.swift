@@ -1,0 +1,208 @@
+import Corpora
+import Foundation
+import NN
+import Pipeline
+import TensorCore
+
+/// What the trainer reports as it goes (the command line draws the progress line from it).
+public enum TrainEvent {
+    case problem(String)
+    case started(step: Int, total: Int, videos: Int, parameters: Int)
+    case step(StepMetrics)
+    case checkpoint(path: String, step: Int)
+}
+
+/// One step's log line (`metrics.jsonl`).
+public struct StepMetrics: Codable, Sendable {
+    public var step: Int
+    public var loss: Double
+    public var losses: [String: Double]
+    public var metrics: [String: Double]
+    public var lr: Double
+    public var clipsPerSecond: Double
+    /// Share of this step's wall time spent waiting for the batch.
+    public var dataWait: Double
+    public var seconds: Double
+
+    enum CodingKeys: String, CodingKey {
+        case step, loss, losses, metrics, lr, seconds
+        case clipsPerSecond = "clips_per_s"
+        case dataWait = "data_wait"
+    }
+}
+
+public enum TrainingError: Error, CustomStringConvertible {
+    case nonFinite(step: Int, objective: String, value: Float, checkpoint: String?)
+    case interrupted(step: Int, checkpoint: String)
+    case noVideos(String)
+    public var description: String {
+        switch self {
+        case .nonFinite(let s, let o, let v, let c):
+            "the loss became \(v) at step \(s) (objective \(o)); stopped. "
+                + (c.map { "The last good checkpoint is \($0); lower the learning rate and --resume." } ?? "No checkpoint was written yet; lower the learning rate.")
+        case .interrupted(let s, let c): "interrupted after step \(s); saved \(c) (continue with --resume)"
+        case .noVideos(let why): why
+        }
+    }
+}
+
+/// Runs a config: builds the model, the batch stream and the optimizer, and trains, writing
+/// metrics, checkpoints and progress. A stopped run resumes from `out/checkpoint.safetensors`.
+public final class Trainer {
+    public let config: TrainConfig
+    public let model: TrainModel
+    let objectives: [(name: String, weight: Float, objective: TrainingObjective)]
+    let optimizer: Optimizer
+    public var checkpointPath: String { (config.out as NSString).appendingPathComponent("checkpoint.safetensors") }
+    public var metricsPath: String { (config.out as NSString).appendingPathComponent("metrics.jsonl") }
+    /// Set (from a signal handler) to stop after the current step with a checkpoint.
+    public let stopRequested = StopFlag()
+
+    public init(config: TrainConfig) throws {
+        self.config = config
+        model = try TrainModel(config: config)
+        objectives = config.objectives.map { ($0.name, $0.weight, objective(for: $0)) }
+        let o = config.optimizer
+        switch o.name {
+        case "adamw": optimizer = AdamW(model.parameters, learningRate: o.lr, weightDecay: o.weightDecay)
+        case "lars": optimizer = LARS(model.namedParameters(), learningRate: o.lr, momentum: o.momentum, weightDecay: o.weightDecay)
+        default: optimizer = SGD(model.parameters, learningRate: o.lr, momentum: o.momentum, weightDecay: o.weightDecay, nesterov: o.nesterov)
+        }
+    }
+
+    /// The examples every objective needs, merged.
+    var spec: ExampleSpec {
+        get throws {
+            var spec = objectives[0].objective.spec
+            for o in objectives.dropFirst() {
+                guard let m = spec.merged(with: o.objective.spec) else {
+                    throw ConfigError.invalid("config", "objectives \(objectives.map(\.name)) ask for clips at different times and cannot share batches")
+                }
+                spec = m
+            }
+            return spec
+        }
+    }
+
+    func learningRate(_ step: Int) -> Float {
+        let o = config.optimizer
+        if o.schedule == "cosine" { return Schedule.warmupCosine(step: step, total: config.steps, warmup: o.warmupSteps, base: o.lr) }
+        return step < o.warmupSteps ? o.lr * Float(step + 1) / Float(o.warmupSteps) : o.lr
+    }
+
+    /// Trains to `config.steps`, from the last checkpoint when `resume` is set. Returns the
+    /// metrics of the steps run.
+    @discardableResult
+    public func run(resume: Bool = false, report: @escaping @Sendable (TrainEvent) -> Void) throws -> [StepMetrics] {
+        try FileManager.default.createDirectory(atPath: config.out, withIntermediateDirectories: true)
+        var start = 0
+        if resume {
+            guard FileManager.default.fileExists(atPath: checkpointPath) else { throw CheckpointError.noCheckpoint(config.out) }
+            let checkpoint = try Checkpoint(path: checkpointPath)
+            try checkpoint.restore(model: model, optimizer: optimizer, path: checkpointPath)
+            start = checkpoint.step
+            try truncateMetrics(after: start)
+        } else if FileManager.default.fileExists(atPath: metricsPath) {
+            try FileManager.default.removeItem(atPath: metricsPath)
+        }
+        let spec = try self.spec
+        let corpus = try Corpus(path: config.corpus)
+        let (videos, problems) = SampledVideo.load(corpus: corpus, split: config.split, needs: Set(spec.views.map(\.modality)),
+                                                   geometry: config.clip)
+        for p in problems { report(.problem("skipping \(p.file): \(p.problem)")) }
+        guard videos.count >= 2 else {
+            throw TrainingError.noVideos("\(config.corpus): \(videos.count) usable video(s) in split '\(config.split)'; training needs at least 2")
+        }
+        let videoAugmentation: VideoAugmentation = switch config.augment.video {
+        case "strong": .strong
+        case "light": .light
+        case "none": .none
+        default: objectives[0].objective.videoAugmentation
+        }
+        let loader = ClipLoader(videos: videos, geometry: config.clip, video: videoAugmentation,
+                                audio: config.augment.audio == "none" ? .none : .standard)
+        let sampler = ClipSampler(videos: videos, spec: spec, geometry: config.clip, seed: UInt64(config.seed))
+        let stream = BatchStream(sampler: sampler, loader: loader, batchSize: config.batchSize, startStep: start,
+                                 workers: config.workers, onProblem: { report(.problem($0)) })
+        defer { stream.stop() }
+        report(.started(step: start, total: config.steps, videos: videos.count, parameters: model.parameters.reduce(0) { $0 + $1.count }))
+        model.train()
+        var log: [StepMetrics] = []
+        let metricsFile = try openForAppending(metricsPath)
+        defer { try? metricsFile.close() }
+        for step in start..<config.steps {
+            if stopRequested.isSet {
+                try saveCheckpoint(step: step, report: report)
+                throw TrainingError.interrupted(step: step, checkpoint: checkpointPath)
+            }
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            let (batch, waited) = try stream.next()
+            optimizer.learningRate = learningRate(step)
+            model.zeroGrad()
+            let encodings = Encodings(model: model, batch: batch)
+            var total: Tensor? = nil
+            var losses: [String: Double] = [:], metrics: [String: Double] = [:]
+            for (i, o) in objectives.enumerated() {
+                let (loss, m) = o.objective.loss(encodings, head: model.heads.items[i].1, batch: batch)
+                let value = loss.item
+                guard value.isFinite else {
+                    throw TrainingError.nonFinite(step: step + 1, objective: o.name, value: value,
+                                                  checkpoint: FileManager.default.fileExists(atPath: checkpointPath) ? checkpointPath : nil)
+                }
+                losses[o.name] = Double(value)
+                metrics.merge(m) { a, _ in a }
+                total = total.map { $0 + loss * o.weight } ?? loss * o.weight
+            }
+            total!.backward()
+            if config.optimizer.clipNorm > 0 { clipGradientNorm(model.parameters, maxNorm: config.optimizer.clipNorm) }
+            optimizer.step()
+            let seconds = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+            let clips = (batch.streams["video"] ?? batch.streams["audio"]!).shape[0]  // video clips (audio windows without video)
+            let entry = StepMetrics(step: step + 1, loss: Double(total!.item), losses: losses, metrics: metrics,
+                                    lr: Double(optimizer.learningRate), clipsPerSecond: Double(clips) / seconds,
+                                    dataWait: waited / seconds, seconds: seconds)
+            log.append(entry)
+            if (step + 1) % config.logEvery == 0 || step + 1 == config.steps {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.sortedKeys]
+                try metricsFile.write(contentsOf: encoder.encode(entry) + Data("\n".utf8))
+            }
+            report(.step(entry))
+            if (step + 1) % config.checkpointEvery == 0 || step + 1 == config.steps {
+                try saveCheckpoint(step: step + 1, report: report)
+            }
+        }
+        return log
+    }
+
+    func saveCheckpoint(step: Int, report: (TrainEvent) -> Void) throws {
+        try Checkpoint.write(model: model, optimizer: optimizer, config: config, step: step, to: checkpointPath)
+        report(.checkpoint(path: checkpointPath, step: step))
+    }
+
+    func openForAppending(_ path: String) throws -> FileHandle {
+        if !FileManager.default.fileExists(atPath: path) { FileManager.default.createFile(atPath: path, contents: nil) }
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+        try handle.seekToEnd()
+        return handle
+    }
+
+    /// Drops logged steps after `step` (they are about to be run again).
+    func truncateMetrics(after step: Int) throws {
+        guard let text = try? String(contentsOfFile: metricsPath, encoding: .utf8) else { return }
+        let kept = text.split(separator: "\n").filter { line in
+            guard let d = try? JSONDecoder().decode(StepMetrics.self, from: Data(line.utf8)) else { return false }
+            return d.step <= step
+        }
+        try writeAtomically(Data((kept.joined(separator: "\n") + (kept.isEmpty ? "" : "\n")).utf8), to: metricsPath)
+    }
+}
+
+/// A flag set from a signal handler and read by the training loop.
+public final class StopFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = false
+    public init() {}
+    public var isSet: Bool { lock.lock(); defer { lock.unlock() }; return value }
+    public func set() { lock.lock(); value = true; lock.unlock() }
+}

@@ -1,0 +1,92 @@
+import ArgumentParser
+import Foundation
+import TensorCore
+import Training
+
+struct TrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Train encoders on a corpus with one or more self-supervised objectives.",
+        discussion: """
+        The config (YAML) names the corpus, the objectives (avnce, avc, rho-simclr) with weights, the \
+        encoders, the optimizer and schedule, the batch size, steps and seed; any key can be overridden \
+        as key.sub=value (objectives.0.temperature=0.1, optimizer.lr=0.05, steps=500). The run writes \
+        OUT/metrics.jsonl (one JSON object a step) and OUT/checkpoint.safetensors (atomically, every \
+        checkpoint_every steps, at the end, and on Ctrl-C). --resume continues from that checkpoint \
+        with the same batches an uninterrupted run would have seen. Examples: configs/*.yaml.
+        """)
+
+    @Option(help: "The YAML config.")
+    var config: String?
+
+    @Argument(help: "Overrides key.sub=value.")
+    var overrides: [String] = []
+
+    @Flag(help: "Continue from OUT/checkpoint.safetensors.")
+    var resume = false
+
+    @OptionGroup var global: GlobalOptions
+
+    func run() throws {
+        global.apply()
+        let config = try TrainConfig.load(path: self.config, overrides: overrides)
+        if global.threads == nil, let t = config.threads { Threads.configure(t) }
+        let trainer = try Trainer(config: config)
+        let stop = trainer.stopRequested
+        signal(SIGINT, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
+        source.setEventHandler {
+            note("\nstopping after this step (Ctrl-C again to quit at once)…")
+            stop.set()
+            signal(SIGINT, SIG_DFL)
+        }
+        source.resume()
+        let progress = TrainProgress(total: config.steps)
+        do {
+            try trainer.run(resume: resume) { progress.handle($0) }
+        } catch let e as TrainingError {
+            throw ValidationError(e.description)
+        }
+        note("done: \(trainer.checkpointPath), metrics in \(trainer.metricsPath)")
+    }
+}
+
+/// Draws the trainer's events on standard error.
+final class TrainProgress: @unchecked Sendable {
+    let total: Int
+    var first = 0
+    var started = Date()
+    var elapsedSteps = 0
+    var waitShare = 0.0
+    private let isTerminal = isatty(STDERR_FILENO) != 0
+    private var lastPrint = Date.distantPast
+
+    init(total: Int) { self.total = total }
+
+    func handle(_ event: TrainEvent) {
+        switch event {
+        case .problem(let text):
+            note(text)
+        case .started(let step, let total, let videos, let parameters):
+            first = step
+            started = Date()
+            note("training \(videos) videos, \(parameters) parameters, steps \(step + 1)…\(total)" + (step > 0 ? " (resumed)" : ""))
+        case .checkpoint(let path, let step):
+            if !isTerminal { note("checkpoint \(path) at step \(step)") }
+        case .step(let m):
+            elapsedSteps += 1
+            waitShare += m.dataWait
+            let now = Date()
+            guard m.step == total || now.timeIntervalSince(lastPrint) > (isTerminal ? 0.2 : 10) else { return }
+            lastPrint = now
+            let perStep = now.timeIntervalSince(started) / Double(elapsedSteps)
+            let extra = m.metrics.sorted { $0.key < $1.key }.map { String(format: " %@ %.3f", $0.key, $0.value) }.joined()
+            let line = String(format: "step %d/%d  loss %.4f%@  %.1f clips/s  data wait %.0f%%  ", m.step, total, m.loss, extra,
+                              m.clipsPerSecond, 100 * waitShare / Double(elapsedSteps))
+                + (m.step == total ? "done in " + ProgressLine.clock(now.timeIntervalSince(started))
+                                   : "ETA " + ProgressLine.clock(perStep * Double(total - m.step)))
+            fflush(nil)
+            FileHandle.standardError.write(Data(((isTerminal ? "\r\u{1B}[K" : "") + line + (m.step == total || !isTerminal ? "\n" : "")).utf8))
+        }
+    }
+}

@@ -1,0 +1,83 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// `concord train` end to end on the committed corpora, with small encoders (width 8) so each
+/// run takes seconds.
+@Suite(.serialized) struct TrainCommandTests {
+    static let small = ["video.width=8", "audio.width=8", "batch_size=8", "checkpoint_every=100"]
+
+    func losses(_ out: String) throws -> [Double] {
+        let text = try String(contentsOfFile: out + "/metrics.jsonl", encoding: .utf8)
+        return try text.split(separator: "\n").map { line in
+            let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: Any]
+            return object["loss"] as! Double
+        }
+    }
+
+    func train(_ config: String, _ overrides: [String], resume: Bool = false) throws -> ProcessResult {
+        try runConcord(["train", "--config", repositoryRoot + "/configs/\(config).yaml", "--threads", "2"] + (resume ? ["--resume"] : [])
+                       + ["corpus=" + repositoryRoot + "/" + corpusOf(config)] + Self.small + overrides)
+    }
+
+    func corpusOf(_ config: String) -> String { config == "rho-simclr" ? "corpora/motions" : "corpora/sounding-objects" }
+
+    @Test(arguments: [("avnce", ["steps=30"]), ("rho-simclr", ["steps=30"]), ("rho-simclr", ["steps=30", "objectives.0.rho=1"]),
+                      ("avc", ["steps=80", "optimizer.name=adamw", "optimizer.lr=0.003", "optimizer.weight_decay=0"])])
+    func theLossFalls(config: String, overrides: [String]) throws {
+        let out = makeTemporaryDirectory("train-\(config)")
+        let r = try train(config, overrides + ["out=" + out])
+        #expect(r.status == 0, "\(r.stderr)")
+        let l = try losses(out)
+        let k = l.count / 4
+        let (first, last) = (l.prefix(k).reduce(0, +) / Double(k), l.suffix(k).reduce(0, +) / Double(k))
+        #expect(last < first, "\(config) \(overrides): mean loss of the first quarter \(first), of the last \(last)")
+        #expect(FileManager.default.fileExists(atPath: out + "/checkpoint.safetensors"))
+    }
+
+    @Test func theSameSeedGivesTheSameLossesAndResumeContinuesThem() throws {
+        // A constant schedule, so a 4-step run is the first half of the 8-step one.
+        let (whole, half) = (makeTemporaryDirectory("train-whole"), makeTemporaryDirectory("train-half"))
+        let common = ["optimizer.schedule=constant", "optimizer.warmup_steps=0"]
+        #expect(try train("avnce", common + ["steps=8", "out=" + whole]).status == 0)
+        #expect(try train("avnce", common + ["steps=4", "out=" + half]).status == 0)
+        let resumed = try train("avnce", common + ["steps=8", "out=" + half], resume: true)
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        #expect(resumed.stderr.contains("resumed"))
+        let (a, b) = (try losses(whole), try losses(half))
+        #expect(a.count == 8 && b.count == 8)
+        #expect(a == b, "uninterrupted \(a) vs stopped at 4 and resumed \(b)")
+        let again = makeTemporaryDirectory("train-again")
+        #expect(try train("avnce", common + ["steps=4", "out=" + again]).status == 0)
+        #expect(try losses(again) == Array(a.prefix(4)))
+    }
+
+    @Test func aCorruptVideoIsSkippedWithAMessage() throws {
+        let corpus = makeTemporaryDirectory("corrupt-corpus")
+        let source = repositoryRoot + "/corpora/sounding-objects"
+        try FileManager.default.removeItem(atPath: corpus)
+        try FileManager.default.copyItem(atPath: source, toPath: corpus)
+        let manifest = try String(contentsOfFile: corpus + "/manifest.jsonl", encoding: .utf8)
+        let line = try #require(manifest.split(separator: "\n").first { $0.contains("\"split\":\"train\"") })
+        let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: Any]
+        let media = corpus + "/" + (object["media"] as! String)
+        try Data(repeating: 0x5A, count: 4096).write(to: URL(fileURLWithPath: media))
+        let out = makeTemporaryDirectory("train-corrupt")
+        let r = try runConcord(["train", "--config", repositoryRoot + "/configs/avnce.yaml", "corpus=" + corpus, "out=" + out, "steps=3"] + Self.small)
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stderr.contains("skipping") && r.stderr.contains(media), "\(r.stderr)")
+        #expect(try losses(out).count == 3)
+    }
+
+    @Test func badConfigsAndDivergenceAreClearErrors() throws {
+        let out = makeTemporaryDirectory("train-bad")
+        let unknown = try train("avnce", ["objectives.0.name=xdcc", "out=" + out])
+        #expect(unknown.status != 0 && unknown.stderr.contains("unknown objective 'xdcc'"), "\(unknown.stderr)")
+        let missing = try runConcord(["train", "--config", out + "/nothing.yaml"])
+        #expect(missing.status != 0 && missing.stderr.contains("nothing.yaml"), "\(missing.stderr)")
+        let noResume = try train("avnce", ["out=" + out + "/fresh"], resume: true)
+        #expect(noResume.status != 0 && noResume.stderr.contains("no checkpoint"), "\(noResume.stderr)")
+        let diverged = try train("avnce", ["steps=20", "optimizer.lr=1e12", "optimizer.warmup_steps=0", "out=" + out + "/nan"])
+        #expect(diverged.status != 0 && diverged.stderr.contains("the loss became"), "\(diverged.stderr)")
+    }
+}
