@@ -36,7 +36,9 @@ public final class BatchStream: @unchecked Sendable {
         (self.sampler, self.loader, self.batchSize, self.workers, self.depth) = (sampler, loader, batchSize, max(workers, 1), max(depth, 1))
         (self.nextToMake, self.nextToTake, self.onProblem) = (startStep, startStep, onProblem)
         for w in 0..<self.workers {
-            let thread = Thread { [unowned self] in self.work() }
+            // NOTE: the thread holds the stream until `stop()` lets it return, so a worker never
+            // outlives the object it reads from.
+            let thread = Thread { self.work() }
             thread.name = "concord-batches-\(w)"
             thread.stackSize = 8 << 20
             threads.append(thread)
@@ -44,9 +46,8 @@ public final class BatchStream: @unchecked Sendable {
         }
     }
 
-    deinit { stop() }
-
-    /// Stops the workers (batches in flight are dropped).
+    /// Stops the workers (batches in flight are dropped). Call it when done: the workers keep
+    /// the stream alive until then.
     public func stop() {
         condition.lock()
         stopped = true
