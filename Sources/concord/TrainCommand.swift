@@ -45,7 +45,9 @@ struct TrainCommand: ParsableCommand {
         do {
             try trainer.run(resume: resume) { progress.handle($0) }
         } catch let e as TrainingError {
-            throw ValidationError(e.description)
+            note("Error: \(e.description)")
+            if case .interrupted = e { throw ExitCode(130) }
+            throw ExitCode.failure
         }
         note("done: \(trainer.checkpointPath), metrics in \(trainer.metricsPath)")
     }
