@@ -112,9 +112,9 @@ public final class BatchStream: @unchecked Sendable {
                     starts.append(plan.starts)
                     break
                 } catch let e as ViewLoadError {
-                    report(e)
+                    let badCount = report(e)
                     attempt += 1
-                    guard attempt < 50, bad.count < sampler.videos.count else {
+                    guard attempt < 50, badCount < sampler.videos.count else {
                         throw PipelineError.noLoadableVideo(lastError: e.description)
                     }
                 }
@@ -133,7 +133,10 @@ public final class BatchStream: @unchecked Sendable {
         condition.lock()
         let knownBad = plan.views.first { bad.contains($0.video) }
         condition.unlock()
-        if let knownBad { throw ViewLoadError(video: knownBad.video, path: sampler.videos[knownBad.video].path, underlying: "known bad") }
+        if let knownBad {
+            throw ViewLoadError(video: knownBad.video, path: sampler.videos[knownBad.video].path, underlying: "failed before",
+                                alreadyReported: true)
+        }
         var rng = SeededRandom(seed: plan.seed)
         var row: [Modality: Int] = [:]
         for (request, view) in zip(sampler.spec.views, plan.views) {
@@ -147,11 +150,14 @@ public final class BatchStream: @unchecked Sendable {
         }
     }
 
-    func report(_ e: ViewLoadError) {
+    /// Marks the video bad and reports it the first time; returns how many videos are bad.
+    func report(_ e: ViewLoadError) -> Int {
         condition.lock()
         let first = bad.insert(e.video).inserted
+        let count = bad.count
         condition.unlock()
-        if first && e.underlying != "known bad" { onProblem("skipping \(e.description)") }
+        if first && !e.alreadyReported { onProblem("skipping \(e.description)") }
+        return count
     }
 }
 

@@ -8,6 +8,8 @@ public struct ViewLoadError: Error, CustomStringConvertible {
     public var video: Int
     public var path: String
     public var underlying: String
+    /// The video had already failed and been reported; it was not read again.
+    public var alreadyReported = false
     public var description: String { "\(path): \(underlying)" }
 }
 

@@ -27,7 +27,7 @@ public func batchNorm(_ x: Tensor, weight: Tensor, bias: Tensor, runningMean: Te
                     let (meanOut, varOut) = (SharedPointer(mb.baseAddress!), SharedPointer(vb.baseAddress!))
                     Threads.parallelFor(c, work: x.count) { ch in
                         var s = 0.0
-                        for b in 0..<n { s += sums(xp + (b * c + ch) * inner, xp + (b * c + ch) * inner, inner).sum }
+                        for b in 0..<n { s += sum(xp + (b * c + ch) * inner, inner) }
                         let mu = Float(s / Double(m))
                         var ss = 0.0
                         for b in 0..<n { ss += centredSquares(xp + (b * c + ch) * inner, mu, inner) }

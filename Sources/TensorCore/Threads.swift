@@ -32,16 +32,13 @@ extension Threads {
             for i in Swift.stride(from: w, to: items, by: workers) { body(i) }
         }
     }
-}
 
-extension Threads {
-    /// Runs `body` over contiguous chunks of `0..<count` (one per worker) for elementwise loops.
-    public static func parallelChunks(_ count: Int, minimumWork: Int = 1 << 16, _ body: @escaping @Sendable (Range<Int>) -> Void) {
-        let workers = count < minimumWork ? 1 : Swift.min(Threads.count, count)
-        if workers <= 1 { body(0..<count); return }
-        let chunk = (count + workers - 1) / workers
-        DispatchQueue.concurrentPerform(iterations: workers) { w in
-            body(Swift.min(w * chunk, count)..<Swift.min((w + 1) * chunk, count))
+    /// Runs `body` over contiguous chunks of `0..<total` (one per worker) for elementwise loops.
+    public static func parallelChunks(_ total: Int, minimumWork: Int = 1 << 16, _ body: @escaping @Sendable (Range<Int>) -> Void) {
+        let workers = Swift.max(1, Swift.min(count, total))
+        let chunk = (total + workers - 1) / workers
+        parallelFor(workers, work: total, minimumWork: minimumWork) { w in
+            body(Swift.min(w * chunk, total)..<Swift.min((w + 1) * chunk, total))
         }
     }
 }
@@ -69,6 +66,20 @@ public struct SharedPointer<T>: @unchecked Sendable {
         nonmutating set { base[i] = newValue }
     }
     public static func + (p: SharedPointer, offset: Int) -> UnsafeMutablePointer<T> { p.base + offset }
+}
+
+/// Σ x over `n` floats, accumulated in 16 lanes and summed in Double.
+@inline(__always)
+func sum(_ x: UnsafePointer<Float>, _ n: Int) -> Double {
+    var s = SIMD16<Float>()
+    var i = 0
+    while i + 16 <= n {
+        s += UnsafeRawPointer(x + i).loadUnaligned(as: SIMD16<Float>.self)
+        i += 16
+    }
+    var total = Double(s.sum())
+    while i < n { total += Double(x[i]); i += 1 }
+    return total
 }
 
 /// Σ x and Σ x·y over `n` floats, accumulated in 16 lanes (so the loop vectorises) and summed

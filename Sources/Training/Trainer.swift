@@ -130,6 +130,8 @@ public final class Trainer {
         var log: [StepMetrics] = []
         let metricsFile = try openForAppending(metricsPath)
         defer { try? metricsFile.close() }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
         for step in start..<config.steps {
             if stopRequested.isSet {
                 try saveCheckpoint(step: step, report: report)
@@ -163,8 +165,6 @@ public final class Trainer {
                                     dataWait: waited / seconds, seconds: seconds)
             log.append(entry)
             if (step + 1) % config.logEvery == 0 || step + 1 == config.steps {
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.sortedKeys]
                 try metricsFile.write(contentsOf: encoder.encode(entry) + Data("\n".utf8))
             }
             report(.step(entry))
