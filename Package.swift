@@ -50,12 +50,14 @@ let package = Package(
         // Training: configs, the trainer loop, checkpoints, the objectives' views and heads.
         .target(name: "Training", dependencies: ["Pipeline", "Encoders", "Objectives", "NN", "Corpora", "AudioFeatures", "TensorCore",
                                                  .product(name: "Yams", package: "Yams")]),
+        // Evaluation: frozen features, linear probe, kNN, correspondence accuracy.
+        .target(name: "Evaluation", dependencies: ["Training", "Pipeline", "Encoders", "Objectives", "Corpora", "NN", "TensorCore"]),
         // Benchmarks: the reference workloads and their peers.
         .target(name: "Benchmarks", dependencies: ["Media", "AudioFeatures", "TensorCore", "NN", "Encoders", "Objectives"]),
         .executableTarget(
             name: "concord",
             dependencies: [
-                "Media", "AudioFeatures", "Corpora", "Synthesis", "Benchmarks", "TensorCore", "NN", "Pipeline", "Training",
+                "Media", "AudioFeatures", "Corpora", "Synthesis", "Benchmarks", "TensorCore", "NN", "Pipeline", "Training", "Evaluation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -69,6 +71,7 @@ let package = Package(
         .testTarget(name: "NNTests", dependencies: ["NN", "TensorCore", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "TestSupport"]),
         .testTarget(name: "TrainingTests", dependencies: ["TestSupport"]),
+        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "TensorCore", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport", "Media", "TensorCore"]),
     ]
 )

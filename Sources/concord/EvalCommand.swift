@@ -1,0 +1,122 @@
+import ArgumentParser
+import Corpora
+import Evaluation
+import Foundation
+import Pipeline
+import TensorCore
+import Training
+
+struct EvalCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "eval",
+        abstract: "Evaluate a checkpoint's encoders (linear probe, kNN, audio-visual correspondence).",
+        discussion: """
+        linear: frozen features (a video's feature = mean of --clips uniformly spaced clips), logistic \
+        regression on the train split, top-1 on the test split. knn: weighted cosine kNN (k 20, \
+        temperature 0.07). avc: correspondence accuracy of the avc head on balanced held-out pairs \
+        (each clip with its own audio and with another video's). --random-init evaluates the same \
+        architecture at its initialisation (the baseline). Writes one JSON result with the protocol.
+        """)
+
+    @Argument(help: "linear, knn or avc.")
+    var protocolName: String
+
+    @Option(help: "The training checkpoint (checkpoint.safetensors).")
+    var checkpoint: String
+
+    @Option(help: "The corpus (default: the one the checkpoint was trained on).")
+    var corpus: String?
+
+    @Option(help: "linear/knn: video, audio or all (every encoder the checkpoint has).")
+    var modality: String = "all"
+
+    @Option(help: "The label to classify (linear/knn).")
+    var label: String = "class"
+
+    @Option(help: "Clips per video.")
+    var clips: Int = 10
+
+    @Option(name: .customLong("train-split"), help: "Split the classifier is fitted on.")
+    var trainSplit: String = "train"
+
+    @Option(name: .customLong("test-split"), help: "Split the accuracy is measured on.")
+    var testSplit: String = "test"
+
+    @Option(help: "kNN neighbours.")
+    var k: Int = 20
+
+    @Flag(name: .customLong("random-init"), help: "Evaluate the architecture at its initialisation instead of the trained weights.")
+    var randomInit = false
+
+    @Option(help: "Write the JSON result here (it is printed as well).")
+    var out: String?
+
+    @Option(help: "Seed of the avc negatives and the probe's initialisation.")
+    var seed: UInt64 = 0
+
+    @OptionGroup var global: GlobalOptions
+
+    func run() throws {
+        global.apply()
+        guard ["linear", "knn", "avc"].contains(protocolName) else {
+            throw ValidationError("unknown protocol '\(protocolName)' (known: linear, knn, avc)")
+        }
+        let (model, ckpt) = try loadModel(checkpoint: checkpoint, randomInit: randomInit)
+        let corpusPath = corpus ?? ckpt.config.corpus
+        let corpus = try Corpus(path: corpusPath)
+        let geometry = ckpt.config.clip
+        var result: [String: Any] = [
+            "protocol": protocolName, "checkpoint": checkpoint, "step": ckpt.step, "random_init": randomInit,
+            "corpus": corpusPath, "clips_per_video": clips, "seed": seed,
+            "clip": ["duration": geometry.duration, "frames": geometry.frames, "size": geometry.size, "sample_rate": geometry.sampleRate],
+        ]
+        var problems: [CorpusProblem] = []
+        if protocolName == "avc" {
+            result["split"] = testSplit
+            let (accuracy, pairs, p) = try correspondenceAccuracy(model: model, corpus: corpus, split: testSplit, clips: clips,
+                                                                  geometry: geometry, seed: seed)
+            result["accuracy"] = accuracy
+            result["pairs"] = pairs
+            result["pairs_design"] = "each clip once with its own audio (1) and once with audio of another video of the split at a random time (0)"
+            problems = p
+        } else {
+            var available: [Modality] = []
+            if model.video != nil { available.append(.video) }
+            if model.audio != nil { available.append(.audio) }
+            let wanted = modality == "all" ? available : [Modality(rawValue: modality)].compactMap { $0 }
+            guard !wanted.isEmpty, wanted.allSatisfy(available.contains) else {
+                throw ValidationError("\(checkpoint): no \(modality) encoder in this checkpoint (it has: \(available.map(\.rawValue).joined(separator: ", ")))")
+            }
+            result.merge(["label": label, "train_split": trainSplit, "test_split": testSplit]) { a, _ in a }
+            if protocolName == "knn" { result.merge(["k": k, "temperature": 0.07]) { a, _ in a } } else {
+                result.merge(["classifier": "logistic regression on standardised features, full-batch AdamW lr 0.01, 500 steps, weight decay 1e-3"]) { a, _ in a }
+            }
+            var accuracies: [String: Any] = [:]
+            for m in wanted {
+                func features(_ split: String) throws -> (VideoFeatures, [CorpusProblem]) {
+                    var line: ProgressLine?
+                    return try VideoFeatures.extract(model: model, modality: m, corpus: corpus, split: split, labelKey: label,
+                                                     clips: clips, geometry: geometry) { done, total in
+                        line = line ?? ProgressLine("\(m.rawValue) features (\(split))", total: total, unit: "videos")
+                        line?.update(done)
+                    }
+                }
+                let (train, p1) = try features(trainSplit)
+                let (test, p2) = try features(testSplit)
+                problems += p1 + p2
+                guard train.count > 0, test.count > 0 else {
+                    throw ValidationError("\(corpusPath): no labelled ('\(label)') videos in split '\(train.count == 0 ? trainSplit : testSplit)'")
+                }
+                let accuracy = protocolName == "knn" ? knnAccuracy(train: train, test: test, k: k)
+                                                     : linearProbeAccuracy(train: train, test: test, seed: seed).accuracy
+                accuracies[m.rawValue] = ["accuracy": accuracy, "train_videos": train.count, "test_videos": test.count,
+                                          "classes": Set(train.labels).count]
+            }
+            result["results"] = accuracies
+        }
+        for p in problems { note("skipped \(p.file): \(p.problem)") }
+        let data = try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys, .withoutEscapingSlashes])
+        if let out { try writeAtomically(data + Data("\n".utf8), to: out) }
+        print(String(decoding: data, as: UTF8.self))
+    }
+}

@@ -1,0 +1,57 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// `concord eval` on checkpoints trained for a few steps on the committed corpus.
+@Suite(.serialized) struct EvalCommandTests {
+    static let small = ["video.width=8", "audio.width=8", "batch_size=8", "steps=3", "--threads", "2"]
+
+    func trained(_ config: String) throws -> String {
+        let out = makeTemporaryDirectory("eval-\(config)")
+        let r = try runConcord(["train", "--config", repositoryRoot + "/configs/\(config).yaml",
+                                "corpus=" + repositoryRoot + "/corpora/sounding-objects", "out=" + out] + Self.small)
+        #expect(r.status == 0, "\(r.stderr)")
+        return out + "/checkpoint.safetensors"
+    }
+
+    func json(_ r: ProcessResult) throws -> [String: Any] {
+        try JSONSerialization.jsonObject(with: r.stdout) as! [String: Any]
+    }
+
+    @Test func linearAndKnnRecordTheProtocolAndTheBaseline() throws {
+        let checkpoint = try trained("avnce")
+        for proto in ["linear", "knn"] {
+            for random in [false, true] {
+                let out = makeTemporaryDirectory("eval-result") + "/result.json"
+                let r = try runConcord(["eval", proto, "--checkpoint", checkpoint, "--clips", "3", "--out", out] + (random ? ["--random-init"] : []))
+                #expect(r.status == 0, "\(r.stderr)")
+                let result = try json(r)
+                #expect(result["protocol"] as? String == proto && result["random_init"] as? Bool == random)
+                #expect(result["train_split"] as? String == "train" && result["test_split"] as? String == "test" && result["clips_per_video"] as? Int == 3)
+                let results = try #require(result["results"] as? [String: [String: Any]])
+                #expect(Set(results.keys) == ["video", "audio"])
+                for (_, r) in results {
+                    let accuracy = try #require(r["accuracy"] as? Double)
+                    #expect(accuracy >= 0 && accuracy <= 1)
+                    #expect(r["train_videos"] as? Int == 11 && r["test_videos"] as? Int == 3)
+                }
+                #expect(FileManager.default.fileExists(atPath: out))
+            }
+        }
+    }
+
+    @Test func avcCountsBalancedPairsAndNeedsItsHead() throws {
+        let avc = try trained("avc")
+        let r = try runConcord(["eval", "avc", "--checkpoint", avc, "--clips", "2"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let result = try json(r)
+        #expect(result["pairs"] as? Int == 3 * 2 * 2)  // 3 test videos x 2 clips x (own, other) audio
+        let accuracy = try #require(result["accuracy"] as? Double)
+        #expect(accuracy >= 0 && accuracy <= 1)
+        let avnce = try trained("avnce")
+        let wrong = try runConcord(["eval", "avc", "--checkpoint", avnce])
+        #expect(wrong.status != 0 && wrong.stderr.contains("no avc head"), "\(wrong.stderr)")
+        let missing = try runConcord(["eval", "linear", "--checkpoint", "/nonexistent/checkpoint.safetensors"])
+        #expect(missing.status != 0 && missing.stderr.contains("/nonexistent/checkpoint.safetensors"), "\(missing.stderr)")
+    }
+}
