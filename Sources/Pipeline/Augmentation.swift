@@ -1,4 +1,5 @@
 import Foundation
+import Media
 import TensorCore
 
 /// Augmentation of a video clip, drawn once per clip and applied to each of its frames alike
@@ -49,8 +50,10 @@ public struct VideoAugmentation: Codable, Equatable, Sendable {
 
     func draw(width: Int, height: Int, size: Int, rng: inout SeededRandom) -> Draw {
         let (w, h) = (Double(width), Double(height))
-        var rect = (x: (w - Double(min(size, width))) / 2, y: (h - Double(min(size, height))) / 2,
-                    width: Double(min(size, width)), height: Double(min(size, height)))
+        // Without a random crop: the centre crop of `FrameGeometry.clip112` (integer offsets).
+        let centre = FrameGeometry(resize: .native, crop: .center(width: min(size, width), height: min(size, height)))
+            .cropRect(scaledWidth: width, scaledHeight: height)!
+        var rect = (x: Double(centre.x), y: Double(centre.y), width: Double(centre.width), height: Double(centre.height))
         if crop {
             // Up to 10 tries for a crop of the drawn area and aspect that fits; else the centre square.
             for _ in 0..<10 {

@@ -1,0 +1,87 @@
+import AudioFeatures
+import Corpora
+import Foundation
+import Media
+import Pipeline
+import TensorCore
+import Testing
+import TestSupport
+
+struct PipelineTests {
+    static let corpus = repositoryRoot + "/corpora/sounding-objects"
+
+    func videos() throws -> [SampledVideo] {
+        let (videos, problems) = SampledVideo.load(corpus: try Corpus(path: Self.corpus), split: nil, needs: [.video, .audio],
+                                                   geometry: .default)
+        #expect(problems.isEmpty)
+        return videos
+    }
+
+    /// Without augmentation a clip is exactly the reader's short-side-128 centre crop at the
+    /// clip's frame times, normalised by (x/255 − 0.45)/0.225, laid out [3, T, 112, 112].
+    @Test func anUnaugmentedClipIsTheCentreCropNormalised() throws {
+        let videos = try videos()
+        let loader = ClipLoader(videos: videos, geometry: .default, video: .none, audio: .none)
+        var rng = SeededRandom(seed: 0)
+        var clip = [Float](repeating: 0, count: loader.clipShape(.video).reduce(1, *))
+        try clip.withUnsafeMutableBufferPointer { try loader.load(.video, video: 0, start: 1.0, rng: &rng, into: $0.baseAddress!) }
+        let frames = try VideoReader(path: videos[0].path).frames(at: ClipGeometry.default.frameTimes(start: 1.0), geometry: .clip112)
+        var worst: Float = 0
+        for t in 0..<8 { for y in 0..<112 { for x in 0..<112 { for c in 0..<3 {
+            let expected = (Float(frames.pixels[((t * 112 + y) * 112 + x) * 3 + c]) / 255 - 0.45) / 0.225
+            worst = max(worst, abs(clip[((c * 8 + t) * 112 + y) * 112 + x] - expected))
+        } } } }
+        #expect(worst < 1e-4, "largest difference \(worst)")
+    }
+
+    /// Audio views are the default log-mel of the window, [1, 96, 64].
+    @Test func anUnaugmentedAudioViewIsTheLogMelOfItsWindow() throws {
+        let videos = try videos()
+        let loader = ClipLoader(videos: videos, geometry: .default, video: .none, audio: .none)
+        var rng = SeededRandom(seed: 0)
+        var mel = [Float](repeating: 0, count: loader.clipShape(.audio).reduce(1, *))
+        #expect(loader.clipShape(.audio) == [1, 96, 64])
+        try mel.withUnsafeMutableBufferPointer { try loader.load(.audio, video: 1, start: 0.5, rng: &rng, into: $0.baseAddress!) }
+        let samples = try AudioReader(path: videos[1].path, rate: 16000).read(start: 0.5, duration: 0.96)
+        #expect(samples.count == 15360)
+        let reference = try LogMelExtractor(.default).compute(samples, sampleRate: 16000)  // [97, 64]: frames past the clip are dropped
+        #expect(zip(mel, reference.prefix(96 * 64)).allSatisfy { abs($0 - $1) < 1e-5 })
+    }
+
+    /// Plans depend only on (seed, batch, index): two samplers agree, another seed differs;
+    /// CVRL clips are ordered, inside the video, and the first-to-last span favours short gaps.
+    @Test func plansAreDeterministicAndCVRLSpansFavourShortGaps() throws {
+        let videos = try videos()
+        let spec = ExampleSpec(timing: .cvrl(count: 3), views: (0..<3).map { ViewRequest(.video, clip: $0) })
+        let a = ClipSampler(videos: videos, spec: spec, geometry: .default, seed: 5)
+        let b = ClipSampler(videos: videos, spec: spec, geometry: .default, seed: 5)
+        let c = ClipSampler(videos: videos, spec: spec, geometry: .default, seed: 6)
+        var spans: [Double] = [], lengths: [Double] = []
+        for batch in 0..<50 { for i in 0..<8 {
+            let (p, q) = (a.plan(batch: batch, index: i, size: 8), b.plan(batch: batch, index: i, size: 8))
+            #expect(p.video == q.video && p.starts == q.starts && p.seed == q.seed)
+            #expect(p.starts == p.starts.sorted() && p.starts.first! >= 0)
+            #expect(p.starts.last! + 0.96 <= videos[p.video].duration)
+            spans.append(p.starts.last! - p.starts.first!)
+            lengths.append(videos[p.video].duration - 0.98)
+        } }
+        #expect(c.plan(batch: 0, index: 0, size: 8).starts != a.plan(batch: 0, index: 0, size: 8).starts)
+        // p(t) ∝ L − t has mean L/3: the spans average about a third of the room available.
+        let ratio = zip(spans, lengths).map { $0 / $1 }.reduce(0, +) / Double(spans.count)
+        #expect(abs(ratio - 1.0 / 3) < 0.05, "mean span share \(ratio)")
+        // Each epoch visits every video once.
+        let epoch = (0..<videos.count).map { a.plan(batch: 0, index: $0, size: videos.count).video }
+        #expect(Set(epoch).count == videos.count)
+    }
+
+    /// avc's negatives: about the requested share of examples take their audio from another video.
+    @Test func otherVideoViewsComeAtTheRequestedRate() throws {
+        let videos = try videos()
+        let spec = ExampleSpec(views: [ViewRequest(.video), ViewRequest(.audio, otherVideoProbability: 0.5)])
+        let sampler = ClipSampler(videos: videos, spec: spec, geometry: .default, seed: 1)
+        let plans = (0..<400).map { sampler.plan(batch: $0 / 8, index: $0 % 8, size: 8) }
+        let negatives = plans.filter { $0.corresponds == 0 }
+        #expect(abs(Double(negatives.count) / 400 - 0.5) < 0.08)
+        #expect(negatives.allSatisfy { $0.views[1].video != $0.video } && plans.filter { $0.corresponds == 1 }.allSatisfy { $0.views[1].video == $0.video })
+    }
+}
