@@ -1,6 +1,9 @@
+import Corpora
 import Foundation
 import NN
+import Pipeline
 import TensorCore
+import Training
 
 /// Top-1 accuracy of a logistic-regression probe (`eval linear`): features standardised with
 /// the training split's mean and std, one linear layer, softmax cross-entropy with a small
@@ -45,4 +48,32 @@ public func knnAccuracy(train: VideoFeatures, test: VideoFeatures, k: Int = 20, 
         if votes.max(by: { $0.value < $1.value || ($0.value == $1.value && $0.key > $1.key) })?.key == test.labels[i] { correct += 1 }
     }
     return Double(correct) / Double(max(test.count, 1))
+}
+
+/// A probe's outcome on one encoder.
+public struct ProbeResult: Sendable {
+    public var accuracy: Double
+    public var trainVideos: Int
+    public var testVideos: Int
+    public var classes: Int
+}
+
+public enum Probe: String, Sendable {
+    case linear, knn
+}
+
+/// Extracts the frozen features of both splits with `modality`'s encoder and runs the probe.
+public func probeAccuracy(_ probe: Probe, model: TrainModel, modality: Modality, corpus: Corpus, trainSplit: String, testSplit: String,
+                          label: String, clips: Int, geometry: ClipGeometry, k: Int = 20, seed: UInt64 = 0,
+                          progress: (_ split: String, _ done: Int, _ total: Int) -> Void = { _, _, _ in })
+    throws -> (ProbeResult, [CorpusProblem]) {
+    let (train, p1) = try VideoFeatures.extract(model: model, modality: modality, corpus: corpus, split: trainSplit, labelKey: label,
+                                                clips: clips, geometry: geometry) { progress(trainSplit, $0, $1) }
+    let (test, p2) = try VideoFeatures.extract(model: model, modality: modality, corpus: corpus, split: testSplit, labelKey: label,
+                                               clips: clips, geometry: geometry) { progress(testSplit, $0, $1) }
+    guard train.count > 0, test.count > 0 else {
+        throw EvaluationError.missing("\(corpus.root): no videos labelled '\(label)' in split '\(train.count == 0 ? trainSplit : testSplit)'")
+    }
+    let accuracy = probe == .knn ? knnAccuracy(train: train, test: test, k: k) : linearProbeAccuracy(train: train, test: test, seed: seed).accuracy
+    return (ProbeResult(accuracy: accuracy, trainVideos: train.count, testVideos: test.count, classes: Set(train.labels).count), p1 + p2)
 }

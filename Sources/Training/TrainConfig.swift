@@ -17,6 +17,8 @@ public struct TrainConfig: Codable, Equatable, Sendable {
         public var localize: Bool = false
         /// avc: the share of pairs whose audio comes from another video.
         public var negatives: Double = 0.5
+
+        public init(name: String) { self.name = name }
     }
 
     public struct Encoder: Codable, Equatable, Sendable {
@@ -24,6 +26,8 @@ public struct TrainConfig: Codable, Equatable, Sendable {
         public var preset: String
         /// First stage's channels (32 for the presets); outputs are 8 × width.
         public var width: Int = 32
+
+        public init(preset: String, width: Int = 32) { (self.preset, self.width) = (preset, width) }
     }
 
     public struct Optimizer: Codable, Equatable, Sendable {
@@ -64,6 +68,9 @@ public struct TrainConfig: Codable, Equatable, Sendable {
     public var workers: Int = 1
     public var checkpointEvery: Int = 50
     public var logEvery: Int = 1
+
+    /// A config with every default but the corpus and the objectives.
+    public init(corpus: String, objectives: [Objective]) { (self.corpus, self.objectives) = (corpus, objectives) }
 
     /// Reads a YAML (or JSON) config and applies `key.sub=value` overrides (values parsed as YAML).
     public static func load(path: String?, overrides: [String]) throws -> TrainConfig {

@@ -93,24 +93,15 @@ struct EvalCommand: ParsableCommand {
             }
             var accuracies: [String: Any] = [:]
             for m in wanted {
-                func features(_ split: String) throws -> (VideoFeatures, [CorpusProblem]) {
-                    var line: ProgressLine?
-                    return try VideoFeatures.extract(model: model, modality: m, corpus: corpus, split: split, labelKey: label,
-                                                     clips: clips, geometry: geometry) { done, total in
-                        line = line ?? ProgressLine("\(m.rawValue) features (\(split))", total: total, unit: "videos")
-                        line?.update(done)
-                    }
+                var line: ProgressLine?
+                let (r, p) = try probeAccuracy(protocolName == "knn" ? .knn : .linear, model: model, modality: m, corpus: corpus,
+                                               trainSplit: trainSplit, testSplit: testSplit, label: label, clips: clips,
+                                               geometry: geometry, k: k, seed: seed) { split, done, total in
+                    if done == 0 { line = ProgressLine("\(m.rawValue) features (\(split))", total: total, unit: "videos") }
+                    line?.update(done)
                 }
-                let (train, p1) = try features(trainSplit)
-                let (test, p2) = try features(testSplit)
-                problems += p1 + p2
-                guard train.count > 0, test.count > 0 else {
-                    throw ValidationError("\(corpusPath): no labelled ('\(label)') videos in split '\(train.count == 0 ? trainSplit : testSplit)'")
-                }
-                let accuracy = protocolName == "knn" ? knnAccuracy(train: train, test: test, k: k)
-                                                     : linearProbeAccuracy(train: train, test: test, seed: seed).accuracy
-                accuracies[m.rawValue] = ["accuracy": accuracy, "train_videos": train.count, "test_videos": test.count,
-                                          "classes": Set(train.labels).count]
+                problems += p
+                accuracies[m.rawValue] = ["accuracy": r.accuracy, "train_videos": r.trainVideos, "test_videos": r.testVideos, "classes": r.classes]
             }
             result["results"] = accuracies
         }

@@ -161,9 +161,14 @@ import Testing
 
     @Test func demoRuns() throws {
         let dir = makeTemporaryDirectory("cli-demo")
-        let r = try runConcord(["demo", "--videos", "2", "--out", dir])
+        let r = try runConcord(["demo", "--videos", "16", "--steps", "3", "--width", "8", "--clips", "2", "--out", dir])
         #expect(r.status == 0, "\(r.stderr)")
-        #expect(r.stdoutText.contains("2 videos"))
+        #expect(r.stdoutText.contains("16 videos"))
         #expect(r.stdoutText.contains("frames [8, 112, 112, 3]"))
+        // The training run and the table of trained against random-init accuracies.
+        #expect(FileManager.default.fileExists(atPath: dir + "/run/checkpoint.safetensors"))
+        for row in ["video    linear", "video    knn", "audio    linear", "audio    knn"] {
+            #expect(r.stdoutText.contains(row), "no '\(row)' row: \(r.stdoutText)")
+        }
     }
 }
