@@ -94,19 +94,29 @@ struct DemoCommand: ParsableCommand {
         try trainer.run { progress.handle($0) }
 
         print("6. evaluating on the test split (features: mean of \(clips) clips a video)")
+        // Features once per (encoder, weights); both probes run on them.
+        var accuracy: [String: Double] = [:]
+        let corpus = try Corpus(path: folder)
+        for random in [true, false] {
+            let (model, checkpoint) = try loadModel(checkpoint: trainer.checkpointPath, randomInit: random)
+            for modality in [Modality.video, .audio] {
+                let progress = ProgressLine("   \(modality.rawValue) features (\(random ? "random init" : "trained"))", total: 2, unit: "splits")
+                let (train, _) = try VideoFeatures.extract(model: model, modality: modality, corpus: corpus, split: "train", labelKey: "class",
+                                                           clips: clips, geometry: checkpoint.config.clip)
+                progress.update(1)
+                let (test, _) = try VideoFeatures.extract(model: model, modality: modality, corpus: corpus, split: "test", labelKey: "class",
+                                                          clips: clips, geometry: checkpoint.config.clip)
+                progress.update(2)
+                accuracy["\(modality.rawValue) linear \(random)"] = linearProbeAccuracy(train: train, test: test).accuracy
+                accuracy["\(modality.rawValue) knn \(random)"] = knnAccuracy(train: train, test: test)
+            }
+        }
         print("   encoder  probe   random init  trained  change")
-        for modality in [Modality.video, .audio] {
-            for probe in [Probe.linear, .knn] {
-                var accuracies: [Double] = []
-                for random in [true, false] {
-                    let (model, checkpoint) = try loadModel(checkpoint: trainer.checkpointPath, randomInit: random)
-                    let (r, _) = try probeAccuracy(probe, model: model, modality: modality, corpus: try Corpus(path: folder),
-                                                   trainSplit: "train", testSplit: "test", label: "class", clips: clips,
-                                                   geometry: checkpoint.config.clip)
-                    accuracies.append(r.accuracy)
-                }
-                print("   " + pad(modality.rawValue, 9) + pad(probe.rawValue, 8) + pad(String(format: "%.1f %%", 100 * accuracies[0]), 13)
-                      + pad(String(format: "%.1f %%", 100 * accuracies[1]), 9) + String(format: "%+.1f points", 100 * (accuracies[1] - accuracies[0])))
+        for modality in ["video", "audio"] {
+            for probe in ["linear", "knn"] {
+                let (before, after) = (accuracy["\(modality) \(probe) true"]!, accuracy["\(modality) \(probe) false"]!)
+                print("   " + pad(modality, 9) + pad(probe, 8) + pad(String(format: "%.1f %%", 100 * before), 13)
+                      + pad(String(format: "%.1f %%", 100 * after), 9) + String(format: "%+.1f points", 100 * (after - before)))
             }
         }
         print("   (concord eval linear|knn --checkpoint \(trainer.checkpointPath) [--random-init] gives each figure with its protocol)")
