@@ -19,7 +19,11 @@ public enum BufferReuse {
         #if canImport(CMalloc)
         guard !done else { return }
         done = true
-        mallopt(M_MMAP_THRESHOLD, Int32.max)  // no mmap-per-block: big buffers come from the heap and are reused
+        // NOTE: setting the trim threshold also switches off glibc's dynamic mmap threshold,
+        // which then stays at its 128 KB default; and M_MMAP_THRESHOLD refuses values above
+        // 32 MB. So mmap is switched off outright (M_MMAP_MAX 0): every block, however large,
+        // comes from a heap and is reused.
+        mallopt(M_MMAP_MAX, 0)
         mallopt(M_TRIM_THRESHOLD, Int32.max)  // never hand the heap's free top back to the kernel
         mallopt(M_TOP_PAD, 64 << 20)          // grow the heap in 64 MB steps
         #endif

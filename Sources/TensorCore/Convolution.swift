@@ -173,9 +173,11 @@ public func conv3d(_ x: Tensor, weight: Tensor, bias: Tensor? = nil, stride: (In
     // written (and the gradient read) in place, without the regrouping copies.
     let group = p >= 2048 ? 1 : Swift.max(1, Swift.min(g.batch, 4096 / p, (8 << 20) / Swift.max(1, k * p)))
     let width = group * p
-    var out = [Float](repeating: 0, count: g.batch * o * p)
-    var cols = [Float](repeating: 0, count: k * width)
-    var product = [Float](repeating: 0, count: group > 1 ? o * width : 0)
+    // NOTE: these buffers are written in full (sgemm with β = 0, vol2col, the regrouping
+    // copies) before they are read, so they are not zero-filled first.
+    var out = [Float](uninitializedCount: g.batch * o * p)
+    var cols = [Float](uninitializedCount: k * width)
+    var product = [Float](uninitializedCount: group > 1 ? o * width : 0)
     x.data.withUnsafeBufferPointer { xs in
         weight.data.withUnsafeBufferPointer { w in
             out.withUnsafeMutableBufferPointer { y in
@@ -213,8 +215,8 @@ public func conv3d(_ x: Tensor, weight: Tensor, bias: Tensor? = nil, stride: (In
     return Autograd.result(shape: shape, data: out, inputs: inputs) { grad in
         var dx = [Float](repeating: 0, count: x.requiresGrad ? x.count : 0)
         var dw = [Float](repeating: 0, count: weight.count)
-        var cols = [Float](repeating: 0, count: k * width)
-        var dy = [Float](repeating: 0, count: group > 1 ? o * width : 0)
+        var cols = [Float](uninitializedCount: k * width)
+        var dy = [Float](uninitializedCount: group > 1 ? o * width : 0)
         x.data.withUnsafeBufferPointer { xs in
             weight.data.withUnsafeBufferPointer { w in
                 grad.data.withUnsafeBufferPointer { gy in

@@ -105,7 +105,14 @@ extension Tensor {
                 g.data.withUnsafeBufferPointer { gb in
                     out.withUnsafeBufferPointer { yb in
                         let (gp, yp, dp) = (SharedPointer(gb.baseAddress!), SharedPointer(yb.baseAddress!), SharedPointer(d.baseAddress!))
-                        Threads.parallelChunks(d.count) { range in for i in range { dp[i] = yp[i] > 0 ? gp[i] : 0 } }
+                        // NOTE: both values are loaded before the select: a load
+                        // behind the condition keeps the loop from vectorising.
+                        Threads.parallelChunks(d.count) { range in
+                            for i in range {
+                                let (y, g) = (yp[i], gp[i])
+                                dp[i] = y > 0 ? g : 0
+                            }
+                        }
                     }
                 }
             }

@@ -53,6 +53,13 @@ extension Array where Element == Float {
             initialized = count
         }
     }
+
+    /// Scratch of `count` values whose contents are unspecified until written: for buffers
+    /// that a kernel writes in full before reading (sgemm with β = 0, vol2col).
+    @inlinable
+    public init(uninitializedCount count: Int) {
+        self.init(unsafeUninitializedCapacity: count) { _, initialized in initialized = count }
+    }
 }
 
 /// A pointer handed to the workers of `Threads.parallelFor`; each worker must touch its own
