@@ -30,8 +30,8 @@ struct ConvGeometry {
     }
 
     /// Runs `body(item)` for `0 ..< items`, spread over the process's threads.
-    func parallel(_ items: Int, _ body: @escaping @Sendable (Int) -> Void) {
-        Threads.parallelFor(items, work: patch * positions, body)
+    func parallel(_ items: Int, samples: Int, _ body: @escaping @Sendable (Int) -> Void) {
+        Threads.parallelFor(items, work: samples * patch * positions, body)
     }
 
     /// A purely temporal kernel (kh = kw = 1, spatial stride 1, no spatial padding): each
@@ -49,36 +49,42 @@ struct ConvGeometry {
     /// NOTE: a visitor that writes the input (`Scatter`) is split by channel, so no two threads
     /// add into one input plane; a visitor that only reads it (`Gather`) is split by
     /// (channel, kd, kh), which balances the work when there are few channels (the stem's 3).
-    func walk<V: ColumnVisitor>(_ visitor: V, rowStride rs: Int) {
+    /// `depths` limits the walk to those output depth slices (a chunk of the column matrix, its
+    /// first slice at column 0). With `samples` > 1, consecutive samples of the input are
+    /// walked in one pass, sample s's columns `s · depths.count · H' · W'` to the right.
+    func walk<V: ColumnVisitor>(_ visitor: V, rowStride rs: Int, depths: Range<Int>? = nil, samples: Int = 1) {
         let g = self
+        let zs = depths ?? 0..<outDepth
+        let sampleColumns = zs.count * outHeight * outWidth
         if isTemporalOnly {
             // Whole planes: one stretch per (channel, kd, output depth).
             let plane = height * width
-            parallel(channels) { c in
-                for kd in 0..<g.kernel.0 {
-                    for z in 0..<g.outDepth {
+            parallel(channels, samples: samples) { c in
+                for s in 0..<samples { for kd in 0..<g.kernel.0 {
+                    for z in zs {
                         let iz = z * g.stride.0 - g.padding.0 + kd * g.dilation.0
                         let inside = iz >= 0 && iz < g.depth
-                        visitor.visit(column: (c * g.kernel.0 + kd) * rs + z * plane,
-                                      input: inside ? (c * g.depth + iz) * plane : nil, lo: 0, hi: plane, step: 1, length: plane)
+                        visitor.visit(column: (c * g.kernel.0 + kd) * rs + s * sampleColumns + (z - zs.lowerBound) * plane,
+                                      input: inside ? s * g.inputVolume + (c * g.depth + iz) * plane : nil,
+                                      lo: 0, hi: plane, step: 1, length: plane)
                     }
-                }
+                } }
             }
             return
         }
         let (kd0, kh0) = (kernel.0, kernel.1)
         let fine = !V.writesInput
-        parallel(fine ? channels * kd0 * kh0 : channels) { item in
-            let (od, oh, ow) = (g.outDepth, g.outHeight, g.outWidth)
+        parallel(fine ? channels * kd0 * kh0 : channels, samples: samples) { item in
+            let (oh, ow) = (g.outHeight, g.outWidth)
             let c = fine ? item / (kd0 * kh0) : item
             let kds = fine ? ((item / kh0) % kd0)..<((item / kh0) % kd0 + 1) : 0..<kd0
             let khs = fine ? (item % kh0)..<(item % kh0 + 1) : 0..<kh0
-            for kd in kds { for kh in khs { for kw in 0..<g.kernel.2 {
+            for s in 0..<samples { for kd in kds { for kh in khs { for kw in 0..<g.kernel.2 {
                 let row = ((c * kd0 + kd) * kh0 + kh) * g.kernel.2 + kw
                 let (lo, hi) = g.validColumns(kw)
-                let offset = kw * g.dilation.2 - g.padding.2
-                var column = row * rs
-                for z in 0..<od {
+                let offset = s * g.inputVolume + kw * g.dilation.2 - g.padding.2
+                var column = row * rs + s * sampleColumns
+                for z in zs {
                     let iz = z * g.stride.0 - g.padding.0 + kd * g.dilation.0
                     for y in 0..<oh {
                         let iy = y * g.stride.1 - g.padding.1 + kh * g.dilation.1
@@ -88,28 +94,33 @@ struct ConvGeometry {
                         column += ow
                     }
                 }
-            } } }
+            } } } }
         }
-    }
-
-    /// One sample's column matrix `[patch, positions]`: the input itself for a pointwise kernel,
-    /// else its vol2col written into `scratch`.
-    func columnMatrix(_ input: UnsafePointer<Float>, scratch: UnsafeMutablePointer<Float>) -> UnsafePointer<Float> {
-        if isPointwise { return input }
-        columns(input, into: scratch)
-        return UnsafePointer(scratch)
     }
 
     /// vol2col for one sample: `x: [C, D, H, W]` → `cols: [patch, positions]`.
     /// Rows of `cols` lie `rowStride` floats apart (`positions` for one sample; `g · positions`
     /// when g samples share one column matrix, each at its own column offset).
-    func columns(_ x: UnsafePointer<Float>, into cols: UnsafeMutablePointer<Float>, rowStride: Int? = nil) {
-        walk(Gather(source: x, columns: cols), rowStride: rowStride ?? positions)
+    /// With `depths`, only those output depth slices: `cols: [patch, depths.count · H' · W']`.
+    func columns(_ x: UnsafePointer<Float>, into cols: UnsafeMutablePointer<Float>, rowStride: Int? = nil,
+                 depths: Range<Int>? = nil, samples: Int = 1) {
+        walk(Gather(source: x, columns: cols), rowStride: rowStride ?? positions, depths: depths, samples: samples)
     }
 
     /// col2vol: adds `cols: [patch, positions]` back into `dx: [C, D, H, W]` (the adjoint of `columns`).
-    func accumulate(_ cols: UnsafePointer<Float>, into dx: UnsafeMutablePointer<Float>, rowStride: Int? = nil) {
-        walk(Scatter(columns: cols, target: dx), rowStride: rowStride ?? positions)
+    func accumulate(_ cols: UnsafePointer<Float>, into dx: UnsafeMutablePointer<Float>, rowStride: Int? = nil,
+                    depths: Range<Int>? = nil, samples: Int = 1) {
+        walk(Scatter(columns: cols, target: dx), rowStride: rowStride ?? positions, depths: depths, samples: samples)
+    }
+
+    /// Output depth slices per chunk of one sample's column matrix: as many as keep a chunk
+    /// within `bytes` (at least one).
+    ///
+    /// NOTE: vol2col of a whole sample writes `patch · positions` floats (15 MB for the stem),
+    /// far more than the caches hold, so the sgemm that reads them back streams them from
+    /// memory; chunk by chunk the columns are still in cache when the product reads them.
+    func depthChunk(bytes: Int = 2 << 20) -> Int {
+        Swift.max(1, Swift.min(outDepth, bytes / Swift.max(1, 4 * patch * outHeight * outWidth)))
     }
 }
 
@@ -129,16 +140,57 @@ struct Gather: ColumnVisitor, @unchecked Sendable {
     @inline(__always)
     func visit(column: Int, input: Int?, lo: Int, hi: Int, step: Int, length: Int) {
         let dst = columns + column
-        guard let input else { dst.update(repeating: 0, count: length); return }
+        guard let input else { fillZeros(dst, count: length); return }
         let src = source + input
-        if lo > 0 { dst.update(repeating: 0, count: lo) }
-        if step == 1 {
-            (dst + lo).update(from: src + lo, count: hi - lo)
-        } else {
-            for xo in lo..<hi { dst[xo] = src[xo * step] }
-        }
-        if hi < length { (dst + hi).update(repeating: 0, count: length - hi) }
+        if lo > 0 { fillZeros(dst, count: lo) }
+        copyStrided(src + lo * step, step: step, into: dst + lo, count: hi - lo)
+        if hi < length { fillZeros(dst + hi, count: length - hi) }
     }
+}
+
+/// `dst[i] = src[i · step]` for `i < count`.
+///
+/// NOTE: the stretches of a late-stage column matrix are short (7–28 entries), so short copies
+/// and fills are written as vector moves here: a call into memmove/memset for each would cost
+/// more than the copy.
+@inline(__always)
+func copyStrided(_ src: UnsafePointer<Float>, step: Int, into dst: UnsafeMutablePointer<Float>, count: Int) {
+    var i = 0
+    if step == 1 {
+        if count >= 64 {
+            dst.update(from: src, count: count)
+            return
+        }
+        while i + 8 <= count {
+            UnsafeMutableRawPointer(dst + i).storeBytes(of: UnsafeRawPointer(src + i).loadUnaligned(as: SIMD8<Float>.self),
+                                                        as: SIMD8<Float>.self)
+            i += 8
+        }
+    } else if step == 2 {
+        // Eight outputs from 16 loaded inputs (the even ones); the last load ends before
+        // input 2·(count − 1), so it stays inside what the caller may read.
+        while i + 9 <= count {
+            let v = UnsafeRawPointer(src + 2 * i).loadUnaligned(as: SIMD16<Float>.self)
+            UnsafeMutableRawPointer(dst + i).storeBytes(of: v.evenHalf, as: SIMD8<Float>.self)
+            i += 8
+        }
+    }
+    while i < count { dst[i] = src[i * step]; i += 1 }
+}
+
+/// `count` zeros at `dst` (vector stores for short stretches, see `copyStrided`).
+@inline(__always)
+func fillZeros(_ dst: UnsafeMutablePointer<Float>, count: Int) {
+    if count >= 64 {
+        dst.update(repeating: 0, count: count)
+        return
+    }
+    var i = 0
+    while i + 8 <= count {
+        UnsafeMutableRawPointer(dst + i).storeBytes(of: SIMD8<Float>(), as: SIMD8<Float>.self)
+        i += 8
+    }
+    while i < count { dst[i] = 0; i += 1 }
 }
 
 /// col2vol: adds column entries back onto the input entries they were read from.
@@ -167,16 +219,23 @@ public func conv3d(_ x: Tensor, weight: Tensor, bias: Tensor? = nil, stride: (In
     precondition(g.outDepth > 0 && g.outHeight > 0 && g.outWidth > 0, "conv3d: kernel \(weight.shape) does not fit input \(x.shape)")
     if let bias { precondition(bias.shape == [g.outChannels], "conv3d: bias \(bias.shape) for \(g.outChannels) output channels") }
     let (o, k, p) = (g.outChannels, g.patch, g.positions)
+    if g.isStridedPointwise && !(g.isPointwise && p >= 2048) {
+        return pointwiseConv3d(x, weight: weight, bias: bias, geometry: g)
+    }
     // NOTE: where one sample has few output positions (the late stages), several samples
     // share one column matrix [K, group · P] so each sgemm is wide enough to run near sgemm's
     // full rate; with many positions a sample is wide enough alone, and then the product is
     // written (and the gradient read) in place, without the regrouping copies.
     let group = p >= 2048 ? 1 : Swift.max(1, Swift.min(g.batch, 4096 / p, (8 << 20) / Swift.max(1, k * p)))
     let width = group * p
+    // One sample's columns in chunks of `slices` output depth slices (`chunkWidth` columns).
+    let slices = g.depthChunk(), slicePositions = g.outHeight * g.outWidth
+    let chunkWidth = group > 1 ? width : g.isPointwise ? 0 : slices * slicePositions
+    let chunks = Swift.stride(from: 0, to: g.outDepth, by: slices).map { $0..<Swift.min($0 + slices, g.outDepth) }
     // NOTE: these buffers are written in full (sgemm with β = 0, vol2col, the regrouping
     // copies) before they are read, so they are not zero-filled first.
     var out = [Float](uninitializedCount: g.batch * o * p)
-    var cols = [Float](uninitializedCount: k * width)
+    var cols = [Float](uninitializedCount: k * chunkWidth)
     var product = [Float](uninitializedCount: group > 1 ? o * width : 0)
     x.data.withUnsafeBufferPointer { xs in
         weight.data.withUnsafeBufferPointer { w in
@@ -187,35 +246,39 @@ public func conv3d(_ x: Tensor, weight: Tensor, bias: Tensor? = nil, stride: (In
                             let count = Swift.min(group, g.batch - first)
                             if group == 1 {
                                 let input = xs.baseAddress! + first * g.inputVolume
-                                let b = g.columnMatrix(input, scratch: c.baseAddress!)
-                                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(o), Int32(p), Int32(k), 1,
-                                            w.baseAddress!, Int32(k), b, Int32(p), 0, y.baseAddress! + first * o * p, Int32(p))
+                                let yn = y.baseAddress! + first * o * p
+                                if g.isPointwise {
+                                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(o), Int32(p), Int32(k), 1,
+                                                w.baseAddress!, Int32(k), input, Int32(p), 0, yn, Int32(p))
+                                    continue
+                                }
+                                for zs in chunks {
+                                    let cw = zs.count * slicePositions
+                                    g.columns(input, into: c.baseAddress!, rowStride: cw, depths: zs)
+                                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(o), Int32(cw), Int32(k), 1,
+                                                w.baseAddress!, Int32(k), c.baseAddress!, Int32(cw), 0,
+                                                yn + zs.lowerBound * slicePositions, Int32(p))
+                                }
                                 continue
                             }
-                            for s in 0..<count {
-                                g.columns(xs.baseAddress! + (first + s) * g.inputVolume, into: c.baseAddress! + s * p, rowStride: width)
-                            }
+                            g.columns(xs.baseAddress! + first * g.inputVolume, into: c.baseAddress!, rowStride: width, samples: count)
                             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(o), Int32(count * p), Int32(k), 1,
                                         w.baseAddress!, Int32(k), c.baseAddress!, Int32(width), 0, prod.baseAddress!, Int32(width))
-                            // [O, count · P] → count × [O, P]
-                            for s in 0..<count { for ch in 0..<o {
-                                (y.baseAddress! + ((first + s) * o + ch) * p).update(from: prod.baseAddress! + ch * width + s * p, count: p)
-                            } }
+                            regroup(wide: prod.baseAddress!, width: width, tall: y.baseAddress! + first * o * p, rows: o,
+                                    samples: count, positions: p, toTall: true)  // [O, count · P] → count × [O, P]
                         }
                     }
                 }
             }
         }
     }
-    if let bias {
-        for n in 0..<g.batch { for c in 0..<o { let v = bias.data[c]; for i in 0..<p { out[(n * o + c) * p + i] += v } } }
-    }
+    if let bias { addBias(bias, to: &out, batch: g.batch, channels: o, positions: p) }
     let shape = [g.batch, o, g.outDepth, g.outHeight, g.outWidth]
     let inputs = bias.map { [x, weight, $0] } ?? [x, weight]
     return Autograd.result(shape: shape, data: out, inputs: inputs) { grad in
-        var dx = [Float](repeating: 0, count: x.requiresGrad ? x.count : 0)
+        var dx = [Float](zeroedCount: x.requiresGrad ? x.count : 0)
         var dw = [Float](repeating: 0, count: weight.count)
-        var cols = [Float](uninitializedCount: k * width)
+        var cols = [Float](uninitializedCount: k * chunkWidth)
         var dy = [Float](uninitializedCount: group > 1 ? o * width : 0)
         x.data.withUnsafeBufferPointer { xs in
             weight.data.withUnsafeBufferPointer { w in
@@ -229,28 +292,34 @@ public func conv3d(_ x: Tensor, weight: Tensor, bias: Tensor? = nil, stride: (In
                                         if group == 1 {
                                             let input = xs.baseAddress! + first * g.inputVolume
                                             let dyn = gy.baseAddress! + first * o * p
-                                            let b = g.columnMatrix(input, scratch: c.baseAddress!)
-                                            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(o), Int32(k), Int32(p), 1,
-                                                        dyn, Int32(p), b, Int32(p), 1, dwp.baseAddress!, Int32(k))
-                                            guard x.requiresGrad else { continue }
                                             let dxn = dxp.baseAddress! + first * g.inputVolume
                                             if g.isPointwise {
+                                                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(o), Int32(k), Int32(p), 1,
+                                                            dyn, Int32(p), input, Int32(p), 1, dwp.baseAddress!, Int32(k))
+                                                guard x.requiresGrad else { continue }
                                                 cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(k), Int32(p), Int32(o), 1,
                                                             w.baseAddress!, Int32(k), dyn, Int32(p), 0, dxn, Int32(p))
-                                            } else {
-                                                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(k), Int32(p), Int32(o), 1,
-                                                            w.baseAddress!, Int32(k), dyn, Int32(p), 0, c.baseAddress!, Int32(p))
-                                                g.accumulate(c.baseAddress!, into: dxn)
+                                                continue
+                                            }
+                                            for zs in chunks {
+                                                let cw = zs.count * slicePositions
+                                                let dyc = dyn + zs.lowerBound * slicePositions
+                                                // dW += dY[:, chunk] · colsᵀ
+                                                g.columns(input, into: c.baseAddress!, rowStride: cw, depths: zs)
+                                                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(o), Int32(k), Int32(cw), 1,
+                                                            dyc, Int32(p), c.baseAddress!, Int32(cw), 1, dwp.baseAddress!, Int32(k))
+                                                guard x.requiresGrad else { continue }
+                                                // dcols = Wᵀ · dY[:, chunk], then col2vol into dX.
+                                                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(k), Int32(cw), Int32(o), 1,
+                                                            w.baseAddress!, Int32(k), dyc, Int32(p), 0, c.baseAddress!, Int32(cw))
+                                                g.accumulate(c.baseAddress!, into: dxn, rowStride: cw, depths: zs)
                                             }
                                             continue
                                         }
-                                        // count × [O, P] → [O, count · P]
-                                        for s in 0..<count { for ch in 0..<o {
-                                            (d.baseAddress! + ch * width + s * p).update(from: gy.baseAddress! + ((first + s) * o + ch) * p, count: p)
-                                        } }
-                                        for s in 0..<count {
-                                            g.columns(xs.baseAddress! + (first + s) * g.inputVolume, into: c.baseAddress! + s * p, rowStride: width)
-                                        }
+                                        regroup(wide: d.baseAddress!, width: width, tall: UnsafeMutablePointer(mutating: gy.baseAddress! + first * o * p),
+                                                rows: o, samples: count, positions: p, toTall: false)  // count × [O, P] → [O, count · P]
+                                        g.columns(xs.baseAddress! + first * g.inputVolume, into: c.baseAddress!, rowStride: width,
+                                                  samples: count)
                                         // dW += dY · colsᵀ
                                         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(o), Int32(k), Int32(count * p), 1,
                                                     d.baseAddress!, Int32(width), c.baseAddress!, Int32(width), 1, dwp.baseAddress!, Int32(k))
@@ -258,9 +327,8 @@ public func conv3d(_ x: Tensor, weight: Tensor, bias: Tensor? = nil, stride: (In
                                         // dcols = Wᵀ · dY, then col2vol into each sample's dX.
                                         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(k), Int32(count * p), Int32(o), 1,
                                                     w.baseAddress!, Int32(k), d.baseAddress!, Int32(width), 0, c.baseAddress!, Int32(width))
-                                        for s in 0..<count {
-                                            g.accumulate(c.baseAddress! + s * p, into: dxp.baseAddress! + (first + s) * g.inputVolume, rowStride: width)
-                                        }
+                                        g.accumulate(c.baseAddress!, into: dxp.baseAddress! + first * g.inputVolume, rowStride: width,
+                                                     samples: count)
                                     }
                                 }
                             }
@@ -270,11 +338,7 @@ public func conv3d(_ x: Tensor, weight: Tensor, bias: Tensor? = nil, stride: (In
             }
         }
         var grads: [Tensor?] = [x.requiresGrad ? Tensor(shape: x.shape, data: dx) : nil, Tensor(shape: weight.shape, data: dw)]
-        if bias != nil {
-            var db = [Float](repeating: 0, count: o)
-            for n in 0..<g.batch { for c in 0..<o { var s: Float = 0; for i in 0..<p { s += grad.data[(n * o + c) * p + i] }; db[c] += s } }
-            grads.append(Tensor(shape: [o], data: db))
-        }
+        if bias != nil { grads.append(biasGradient(grad, batch: g.batch, channels: o, positions: p)) }
         return grads
     }
 }

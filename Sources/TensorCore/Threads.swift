@@ -62,6 +62,18 @@ extension Array where Element == Float {
     }
 }
 
+extension Array where Element == Float {
+    /// `count` zeros, written by all threads (a large gradient buffer is filled at memory speed
+    /// of both cores, not one).
+    public init(zeroedCount count: Int) {
+        guard count > 0 else { self = []; return }
+        self.init(unfilled: count) { buffer in
+            let base = SharedPointer(buffer.baseAddress!)
+            Threads.parallelChunks(count) { r in (base + r.lowerBound).update(repeating: 0, count: r.count) }
+        }
+    }
+}
+
 /// A pointer handed to the workers of `Threads.parallelFor`; each worker must touch its own
 /// part of the memory.
 public struct SharedPointer<T>: @unchecked Sendable {

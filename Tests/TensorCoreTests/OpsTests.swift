@@ -41,6 +41,8 @@ import Testing
         "stack": { stack([$0[0], $0[1]], axis: 1) },
         "index_select": { $0[0].indexSelect(axis: 1, [2, 0, 2, 1]) },
         "embedding": { embedding([1, 4, 1, 0, 2, 3], shape: [2, 3], weight: $0[0]) },
+        "scatter_add": { $0[0].scatterAdding(axis: 1, indices: targets("scatter_add"), source: $0[1]) },
+        "gather": { $0[0].gathering(axis: 2, indices: targets("gather"), indexShape: [2, 3, 6]) },
         "masked_fill": { $0[0].maskedFill(OpsTests.mask, -2.5) },
         "where": { select(OpsTests.mask, $0[0], $0[1]) },
         "upsample_nearest": { $0[0].upsampledNearest(height: 7, width: 5) },
@@ -52,6 +54,8 @@ import Testing
         "conv3d_spatial": { conv3d($0[0], weight: $0[1], stride: (1, 2, 2), padding: (0, 1, 1)) },
         "conv3d_temporal": { conv3d($0[0], weight: $0[1], stride: (2, 1, 1), padding: (1, 0, 0)) },
         "conv3d_stem": { conv3d($0[0], weight: $0[1], stride: (1, 2, 2), padding: (0, 3, 3)) },
+        "conv3d_shortcut": { conv3d($0[0], weight: $0[1], bias: $0[2], stride: (2, 2, 2)) },
+        "conv2d_wide": { conv2d($0[0], weight: $0[1], stride: (2, 2), padding: (1, 1)) },
         "maxpool3d": { maxPool3d($0[0], kernel: (1, 3, 3), stride: (1, 2, 2), padding: (0, 1, 1)) },
         "maxpool2d": { maxPool2d($0[0], kernel: (2, 2), stride: (2, 2)) },
         "avgpool2d": { avgPool2d($0[0], kernel: (3, 3), stride: (2, 2), padding: (1, 1)) },
@@ -154,6 +158,46 @@ import Testing
             expected.append(best)
         } } }
         #expect(pooled.data == expected)
+    }
+
+    /// The stem's geometry builds its column matrix a depth slice at a time (1.8 MB a slice):
+    /// over three slices, output and gradients equal the same 2-D convolution applied to the
+    /// slices as separate samples (one chunk each). A strided 1x1x1 convolution (one product
+    /// over the batch) equals its definition as subsampling then a channel-mixing product.
+    @Test func chunkedAndPointwiseConvolutionsEqualTheirDefinitions() {
+        var rng = SeededRandom(seed: 5)
+        let x = Tensor.normal([1, 3, 3, 112, 112], rng: &rng)
+        x.requiresGrad = true
+        let w = Tensor.normal([4, 3, 1, 7, 7], std: 0.1, rng: &rng)
+        w.requiresGrad = true
+        let y = conv3d(x, weight: w, stride: (1, 2, 2), padding: (0, 3, 3))  // [1, 4, 3, 56, 56]
+        let seed = Tensor.normal(y.shape, rng: &rng)
+        y.backward(seed)
+        let slices = x.detached().permuted([0, 2, 1, 3, 4]).reshaped([3, 3, 112, 112])
+        slices.requiresGrad = true
+        let w2 = w.detached().reshaped([4, 3, 7, 7])
+        w2.requiresGrad = true
+        let y2 = conv2d(slices, weight: w2, stride: (2, 2), padding: (3, 3))  // [3, 4, 56, 56]
+        y2.backward(seed.reshaped([4, 3, 56, 56]).permuted([1, 0, 2, 3]))
+        #expect(closeness(y.reshaped([4, 3, 56, 56]), y2.permuted([1, 0, 2, 3])).isEmpty, "chunked conv output")
+        #expect(closeness(x.grad!, slices.grad!.reshaped([1, 3, 3, 112, 112]).permuted([0, 2, 1, 3, 4])).isEmpty, "chunked conv dx")
+        #expect(closeness(w.grad!.reshaped([4, 3, 7, 7]), w2.grad!, rtol: 1e-3, atol: 1e-3).isEmpty, "chunked conv dw")
+
+        let z = Tensor.normal([2, 5, 4, 9, 33], rng: &rng)
+        z.requiresGrad = true
+        let v = Tensor.normal([6, 5, 1, 1, 1], rng: &rng)
+        let pointwise = conv3d(z, weight: v, stride: (2, 2, 2))  // [2, 6, 2, 5, 17]
+        let sampled = z.indexSelect(axis: 2, [0, 2]).indexSelect(axis: 3, [0, 2, 4, 6, 8])
+            .indexSelect(axis: 4, Array(stride(from: 0, to: 33, by: 2)))  // [2, 5, 2, 5, 17]
+        let mixed = matmul(v.reshaped([6, 5]), sampled.permuted([1, 0, 2, 3, 4]).reshaped([5, 2 * 170]))
+            .reshaped([6, 2, 2, 5, 17]).permuted([1, 0, 2, 3, 4])
+        #expect(closeness(pointwise, mixed).isEmpty, "strided pointwise conv output")
+        let up = Tensor.normal(pointwise.shape, rng: &rng)
+        pointwise.backward(up)
+        let viaConv = z.grad!
+        z.zeroGrad()
+        mixed.backward(up)
+        #expect(closeness(viaConv, z.grad!).isEmpty, "strided pointwise conv dx")
     }
 
     @Test func sortAndTopK() {

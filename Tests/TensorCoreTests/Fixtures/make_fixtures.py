@@ -122,6 +122,16 @@ for name, training in [("batchnorm_train", True), ("batchnorm_eval", False)]:
     cases[f"{name}.running_mean_before"], cases[f"{name}.running_var_before"] = rm_in, rv_in
     cases[f"{name}.running_mean_after"], cases[f"{name}.running_var_after"] = rm.clone(), rv.clone()
 
+# Added later, at the end so the cases above keep their random values.
+sidx = torch.randint(0, 4, (2, 5, 3))  # repeats: several sources add into one entry
+case("scatter_add", lambda a, src: a.scatter_add(1, sidx, src), r(2, 4, 3), r(2, 5, 3), targets=sidx)
+gidx = torch.randint(0, 3, (2, 3, 6))
+case("gather", lambda a: a.gather(2, gidx), r(2, 3, 4), targets=gidx)
+# Strided 1x1x1 (the residual shortcut, one product over the batch) and stride 2 over rows long
+# enough for the vectorised even-entry gather.
+case("conv3d_shortcut", lambda x, w, b: F.conv3d(x, w, b, stride=2), r(2, 3, 3, 6, 40), r(4, 3, 1, 1, 1), r(4))
+case("conv2d_wide", lambda x, w: F.conv2d(x, w, stride=2, padding=1), r(1, 2, 5, 40), r(3, 2, 3, 3))
+
 save_file({k: v.contiguous() for k, v in cases.items()}, os.path.join(HERE, "ops.safetensors"),
           metadata={"made_by": "make_fixtures.py", "torch": torch.__version__})
 # A file written by safetensors.torch for the reader test: float32, float64 and int64 tensors.
