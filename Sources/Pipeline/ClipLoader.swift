@@ -13,17 +13,20 @@ public struct ViewLoadError: Error, CustomStringConvertible {
     public var description: String { "\(path): \(underlying)" }
 }
 
-/// Decodes and augments the views of examples into batch buffers.
+/// Decodes (or reads from a clip cache) and augments the views of examples into batch buffers.
 public struct ClipLoader: Sendable {
     public let videos: [SampledVideo]
     public let geometry: ClipGeometry
     public var videoAugmentation: VideoAugmentation
     public var audioAugmentation: AudioAugmentation
+    /// Where clips are read from instead of decoding, for the videos it holds.
+    public let cache: ClipCache?
     let extractor: LogMelExtractor
 
     public init(videos: [SampledVideo], geometry: ClipGeometry, video: VideoAugmentation, audio: AudioAugmentation,
-                frontEnd: FrontEnd = .default) {
+                frontEnd: FrontEnd = .default, cache: ClipCache? = nil) {
         (self.videos, self.geometry, self.videoAugmentation, self.audioAugmentation) = (videos, geometry, video, audio)
+        self.cache = cache
         extractor = LogMelExtractor(frontEnd)
     }
 
@@ -40,6 +43,10 @@ public struct ClipLoader: Sendable {
                      into out: UnsafeMutablePointer<Float>) throws {
         let path = videos[v].path
         do {
+            if let cache, let (index, entry) = cache.entry(id: videos[v].id) {
+                try loadCached(modality, cache: cache, entry: index, entry, start: start, rng: &rng, into: out)
+                return
+            }
             switch modality {
             case .video:
                 let reader = try VideoReader(path: path, threads: 1)
@@ -48,19 +55,75 @@ public struct ClipLoader: Sendable {
                                         geometry: geometry, rng: &rng, into: out)
             case .audio:
                 let reader = try AudioReader(path: path, rate: geometry.sampleRate)
-                var samples = try reader.read(start: start, duration: geometry.duration)
-                audioAugmentation.gain(&samples, rng: &rng)
-                let mel = try extractor.compute(samples, sampleRate: geometry.sampleRate, threads: 1)
-                let bands = extractor.frontEnd.bands
-                let frames = min(geometry.melFrames, mel.count / bands)
-                mel.withUnsafeBufferPointer { m in out.update(from: m.baseAddress!, count: frames * bands) }
-                if frames < geometry.melFrames {  // a short window: pad with the last frame's values
-                    for t in frames..<geometry.melFrames { (out + t * bands).update(from: out + (frames - 1) * bands, count: bands) }
-                }
-                audioAugmentation.mask(out, frames: geometry.melFrames, bands: bands, rng: &rng)
+                try audioView(samples: reader.read(start: start, duration: geometry.duration), rng: &rng, into: out)
             }
+        } catch let error as ClipCacheError {
+            throw ViewLoadError(video: v, path: path, underlying: "\(error)")
         } catch {
             throw ViewLoadError(video: v, path: path, underlying: "\(error)".replacingOccurrences(of: path + ": ", with: ""))
         }
+    }
+
+    /// A view from the cache: the cached frames nearest the clip's frame times (the cache
+    /// holds one every `frameSpacing` seconds, so a clip's frames are within half of that of
+    /// its times); the audio window's samples, or — without gain augmentation — the cached
+    /// log-mel frames of the window.
+    ///
+    /// NOTE: cached log-mel frames at a window's first and last few frames see the audio
+    /// beyond the window (computed over the whole file), where a decoded window is padded.
+    func loadCached(_ modality: Modality, cache: ClipCache, entry index: Int, _ entry: ClipCache.Entry, start: Double,
+                    rng: inout SeededRandom, into out: UnsafeMutablePointer<Float>) throws {
+        switch modality {
+        case .video:
+            let frameBytes = entry.width * entry.height * 3
+            let pixels = try cache.withBytes(entry: index, \.frames) { raw in
+                [UInt8](unsafeUninitializedCapacity: geometry.frames * frameBytes) { buffer, initialized in
+                    for (j, t) in geometry.frameTimes(start: start).enumerated() {
+                        let k = min(entry.frameCount - 1, max(0, Int((t / geometry.frameSpacing).rounded())))
+                        UnsafeMutableRawPointer(buffer.baseAddress! + j * frameBytes)
+                            .copyMemory(from: raw.baseAddress! + k * frameBytes, byteCount: frameBytes)
+                    }
+                    initialized = geometry.frames * frameBytes
+                }
+            }
+            videoAugmentation.apply(frames: pixels, count: geometry.frames, width: entry.width, height: entry.height,
+                                    geometry: geometry, rng: &rng, into: out)
+        case .audio where audioAugmentation.gainDecibels == 0:
+            let bands = extractor.frontEnd.bands
+            let first = Int((start * Double(geometry.sampleRate) / Double(extractor.frontEnd.hop)).rounded())
+            let frames = max(0, min(geometry.melFrames, entry.melFrames - first))
+            guard frames > 0 else { throw ClipCacheError.malformed(entry.shard, "\(entry.id): no log-mel frames at \(start) s") }
+            try cache.withBytes(entry: index, \.logMel) { raw in
+                let mel = raw.bindMemory(to: Float.self)
+                out.update(from: mel.baseAddress! + first * bands, count: frames * bands)
+            }
+            padMel(out, frames: frames, bands: bands)
+            audioAugmentation.mask(out, frames: geometry.melFrames, bands: bands, rng: &rng)
+        case .audio:
+            let first = Int((start * Double(geometry.sampleRate)).rounded())
+            let samples = try cache.withBytes(entry: index, \.audio) { raw in
+                let all = raw.bindMemory(to: Float.self)
+                let available = max(0, min(geometry.samples, all.count - first))
+                return Array(all[first..<(first + available)]) + [Float](repeating: 0, count: geometry.samples - available)
+            }
+            try audioView(samples: samples, rng: &rng, into: out)
+        }
+    }
+
+    /// The audio view of a window's samples: gain, log-mel cut (or padded) to `melFrames`, masks.
+    func audioView(samples: [Float], rng: inout SeededRandom, into out: UnsafeMutablePointer<Float>) throws {
+        var samples = samples
+        audioAugmentation.gain(&samples, rng: &rng)
+        let mel = try extractor.compute(samples, sampleRate: geometry.sampleRate, threads: 1)
+        let bands = extractor.frontEnd.bands
+        let frames = min(geometry.melFrames, mel.count / bands)
+        mel.withUnsafeBufferPointer { m in out.update(from: m.baseAddress!, count: frames * bands) }
+        padMel(out, frames: frames, bands: bands)
+        audioAugmentation.mask(out, frames: geometry.melFrames, bands: bands, rng: &rng)
+    }
+
+    /// A short window: the frames past `frames` repeat the last one.
+    func padMel(_ out: UnsafeMutablePointer<Float>, frames: Int, bands: Int) {
+        for t in frames..<geometry.melFrames { (out + t * bands).update(from: out + (frames - 1) * bands, count: bands) }
     }
 }

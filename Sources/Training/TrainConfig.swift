@@ -52,6 +52,9 @@ public struct TrainConfig: Codable, Equatable, Sendable {
     }
 
     public var corpus: String
+    /// A clip cache made by `concord prepare` from the corpus: clips are read from it instead
+    /// of decoded (its geometry must equal `clip`).
+    public var cache: String? = nil
     public var split: String = "train"
     public var out: String = "runs/train"
     public var objectives: [Objective]

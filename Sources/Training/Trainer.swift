@@ -90,6 +90,28 @@ public final class Trainer {
         return step < o.warmupSteps ? o.lr * Float(step + 1) / Float(o.warmupSteps) : o.lr
     }
 
+    /// The split's videos that can serve the objectives: from the clip cache when the config
+    /// names one (checked against the clip geometry), else probed in the corpus.
+    func trainingVideos(needs: Set<Modality>) throws -> (videos: [SampledVideo], problems: [CorpusProblem], cache: ClipCache?) {
+        guard let path = config.cache else {
+            let corpus = try Corpus(path: config.corpus)
+            let (videos, problems) = SampledVideo.load(corpus: corpus, split: config.split, needs: needs, geometry: config.clip)
+            return (videos, problems, nil)
+        }
+        let cache = try ClipCache(directory: path)
+        guard cache.manifest.geometry == config.clip else {
+            throw ClipCacheError.geometryMismatch(path, "the cache was made for another clip geometry than this config's `clip` "
+                                                  + "(make it again with concord prepare, or use the cache's geometry)")
+        }
+        var problems: [CorpusProblem] = []
+        let videos = cache.videos(split: config.split).filter { v in
+            let missing = needs.contains(.video) && !v.hasVideo ? "video" : needs.contains(.audio) && !v.hasAudio ? "audio" : nil
+            if let missing { problems.append(CorpusProblem(file: v.path, problem: "no \(missing) stream in the cache (this objective needs it)")) }
+            return missing == nil
+        }
+        return (videos, problems, cache)
+    }
+
     /// Trains to `config.steps`, from the last checkpoint when `resume` is set. Returns the
     /// metrics of the steps run.
     @discardableResult
@@ -106,9 +128,8 @@ public final class Trainer {
             try FileManager.default.removeItem(atPath: metricsPath)
         }
         let spec = try self.spec
-        let corpus = try Corpus(path: config.corpus)
-        let (videos, problems) = SampledVideo.load(corpus: corpus, split: config.split, needs: Set(spec.views.map(\.modality)),
-                                                   geometry: config.clip)
+        let needs = Set(spec.views.map(\.modality))
+        let (videos, problems, cache) = try trainingVideos(needs: needs)
         for p in problems { report(.problem("skipping \(p.file): \(p.problem)")) }
         guard videos.count >= 2 else {
             throw TrainingError.noVideos("\(config.corpus): \(videos.count) usable video(s) in split '\(config.split)'; training needs at least 2")
@@ -120,7 +141,7 @@ public final class Trainer {
         default: objectives[0].objective.videoAugmentation
         }
         let loader = ClipLoader(videos: videos, geometry: config.clip, video: videoAugmentation,
-                                audio: config.augment.audio == "none" ? .none : .standard)
+                                audio: config.augment.audio == "none" ? .none : .standard, cache: cache)
         let sampler = ClipSampler(videos: videos, spec: spec, geometry: config.clip, seed: UInt64(config.seed))
         let stream = BatchStream(sampler: sampler, loader: loader, batchSize: config.batchSize, startStep: start,
                                  workers: config.workers, onProblem: { report(.problem($0)) })

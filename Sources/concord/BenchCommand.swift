@@ -170,7 +170,9 @@ struct BenchCommand: ParsableCommand {
                                               "loss_first": String(format: "%.4f", losses.first ?? .nan),
                                               "loss_last": String(format: "%.4f", losses.last ?? .nan),
                                               "peer_reference": "PyTorch 2.11, 2 threads, this machine kind: step-avc 13.5-14.7 pairs/s, 1.55 GB; step-video-contrastive 15-20 clips/s, 1.4 GB"])
-        if !noPeer, let python, let peers {
+        if !noPeer, let python, let relativePeers = peers {
+            // The peer runs in the scripts' folder, so the folder's path must not be relative.
+            let peers = URL(fileURLWithPath: relativePeers).standardizedFileURL.path
             note("running the PyTorch peer (\(peers)/step_bench.py \(name))…")
             let output = try runPeer(python, [peers + "/step_bench.py", name, "--threads", String(Threads.count), "--steps", String(steps)],
                                      threads: Threads.count, directory: peers).map { String(decoding: $0, as: UTF8.self) } ?? ""

@@ -52,6 +52,29 @@ import TestSupport
         #expect(try losses(again) == Array(a.prefix(4)))
     }
 
+    /// `concord prepare` writes a cache; training from it gives the decoded run's first loss
+    /// (the same clips: a step's first clips start on the cache's frame grid only by chance, so
+    /// only the loss's rough size is compared) and falls; a config with another clip geometry
+    /// is refused, naming the cache.
+    @Test func trainingReadsAPreparedCache() throws {
+        let cache = makeTemporaryDirectory("cache") + "/cache"
+        let prepared = try runConcord(["prepare", repositoryRoot + "/corpora/sounding-objects", "--out", cache])
+        #expect(prepared.status == 0, "\(prepared.stderr)")
+        #expect(prepared.stdoutText.contains("wrote \(cache)"))
+        #expect(prepared.stderr.contains("prepare") && prepared.stderr.contains("videos/s"), "progress line: \(prepared.stderr)")
+        let again = try runConcord(["prepare", repositoryRoot + "/corpora/sounding-objects", "--out", cache])
+        #expect(again.status != 0 && again.stderr.contains("already"), "\(again.stderr)")
+
+        let out = makeTemporaryDirectory("train-cached")
+        let r = try train("avnce", ["steps=30", "out=" + out, "cache=" + cache])
+        #expect(r.status == 0, "\(r.stderr)")
+        let l = try losses(out)
+        #expect(l.count == 30)
+        #expect(l.suffix(7).reduce(0, +) < l.prefix(7).reduce(0, +), "losses from the cache: \(l)")
+        let mismatch = try train("avnce", ["steps=2", "out=" + out, "cache=" + cache, "clip.short_side=144"])
+        #expect(mismatch.status != 0 && mismatch.stderr.contains(cache) && mismatch.stderr.contains("geometry"), "\(mismatch.stderr)")
+    }
+
     @Test func aCorruptVideoIsSkippedWithAMessage() throws {
         let corpus = makeTemporaryDirectory("corrupt-corpus")
         let source = repositoryRoot + "/corpora/sounding-objects"

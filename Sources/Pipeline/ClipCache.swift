@@ -1,0 +1,159 @@
+import AudioFeatures
+import Foundation
+
+/// A clip cache (`concord prepare CORPUS --out CACHE`): each video's frames at the clip
+/// geometry's rate (one every `frameSpacing` seconds) and decode size as RGB24 bytes, its
+/// 16 kHz mono audio as Float32 and the audio's log-mel, in memory-mapped shard files, with a
+/// JSON manifest (`cache.json`) that records the geometry, the front-end and a CRC-32 of every
+/// array. Training reads clips from it instead of decoding.
+///
+/// Layout: `CACHE/cache.json` and `CACHE/shard-NNN.bin` (raw little-endian arrays, each
+/// starting at a multiple of 64 bytes; a video never spans two shards).
+public final class ClipCache: @unchecked Sendable {
+    /// Where one array lies in a shard.
+    public struct Span: Codable, Equatable, Sendable {
+        public var offset: Int
+        /// Bytes.
+        public var length: Int
+        public var crc32: UInt32
+    }
+
+    /// One video of the cache.
+    public struct Entry: Codable, Equatable, Sendable {
+        public var id: String
+        public var path: String
+        public var split: String?
+        public var labels: [String: String]
+        public var duration: Double
+        public var shard: String
+        /// `[frameCount, height, width, 3]` bytes; frame k shows time k · frameSpacing.
+        public var frames: Span?
+        public var frameCount: Int
+        public var width: Int
+        public var height: Int
+        /// 16 kHz mono Float32 samples from time 0.
+        public var audio: Span?
+        /// `[melFrames, bands]` Float32, the front-end over the whole audio.
+        public var logMel: Span?
+        public var melFrames: Int
+    }
+
+    /// `cache.json`.
+    public struct Manifest: Codable, Equatable, Sendable {
+        public var format = "concord-clip-cache"
+        public var version = 1
+        public var corpus: String
+        public var geometry: ClipGeometry
+        public var frontEnd: FrontEnd
+        public var entries: [Entry]
+        /// Videos left out when the cache was made: file and reason.
+        public var problems: [[String]]
+    }
+
+    public let directory: String
+    public let manifest: Manifest
+    private let lock = NSLock()
+    private var shards: [String: Data] = [:]
+    private var verified = Set<Int>()
+    private var corrupt: [Int: String] = [:]
+
+    /// Opens a cache made by `prepare` (the shards are mapped when first read).
+    public init(directory: String) throws {
+        self.directory = directory
+        let path = (directory as NSString).appendingPathComponent("cache.json")
+        guard let data = FileManager.default.contents(atPath: path) else { throw ClipCacheError.missing(path) }
+        do {
+            manifest = try JSONDecoder().decode(Manifest.self, from: data)
+        } catch {
+            throw ClipCacheError.malformed(path, "\(error)")
+        }
+        guard manifest.format == "concord-clip-cache" && manifest.version == 1 else {
+            throw ClipCacheError.malformed(path, "not a version 1 Concord clip cache (format \(manifest.format), version \(manifest.version))")
+        }
+        index = Dictionary(manifest.entries.enumerated().map { ($1.id, $0) }, uniquingKeysWith: { a, _ in a })
+    }
+
+    /// The cached videos of a split (nil: all) as the sampler's videos, in the cache's order.
+    public func videos(split: String?) -> [SampledVideo] {
+        manifest.entries.filter { split == nil || $0.split == split }.map {
+            SampledVideo(id: $0.id, path: $0.path, duration: $0.duration, hasVideo: $0.frames != nil, hasAudio: $0.audio != nil,
+                         labels: $0.labels)
+        }
+    }
+
+    /// The entry of a video id.
+    public func entry(id: String) -> (index: Int, entry: Entry)? {
+        guard let i = index[id] else { return nil }
+        return (i, manifest.entries[i])
+    }
+
+    private let index: [String: Int]
+
+    /// Runs `body` on the bytes of one array of entry `i`, after checking the entry's
+    /// checksums the first time it is read. Throws, naming the shard, when a shard is missing,
+    /// too short or its bytes do not match the checksum.
+    public func withBytes<T>(entry i: Int, _ span: KeyPath<Entry, Span?>, _ body: (UnsafeRawBufferPointer) throws -> T) throws -> T {
+        let e = manifest.entries[i]
+        guard let s = e[keyPath: span] else { throw ClipCacheError.malformed(e.shard, "\(e.id) has no such stream in the cache") }
+        let data = try shardData(e.shard)
+        try verify(entry: i, data: data)
+        return try data.withUnsafeBytes { raw in try body(UnsafeRawBufferPointer(rebasing: raw[s.offset..<(s.offset + s.length)])) }
+    }
+
+    private func shardData(_ name: String) throws -> Data {
+        lock.lock()
+        defer { lock.unlock() }
+        if let d = shards[name] { return d }
+        let path = (directory as NSString).appendingPathComponent(name)
+        guard let d = try? Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped) else { throw ClipCacheError.missing(path) }
+        shards[name] = d
+        return d
+    }
+
+    private func verify(entry i: Int, data: Data) throws {
+        lock.lock()
+        let done = verified.contains(i), failure = corrupt[i]
+        lock.unlock()
+        if let failure { throw ClipCacheError.corrupt(failure) }
+        if done { return }
+        let e = manifest.entries[i]
+        let path = (directory as NSString).appendingPathComponent(e.shard)
+        var problem: String?
+        for (name, span) in [("frames", e.frames), ("audio", e.audio), ("log-mel", e.logMel)] {
+            guard let span else { continue }
+            guard span.offset >= 0, span.offset + span.length <= data.count else {
+                problem = "\(path): \(e.id)'s \(name) lie past the end of the shard (\(data.count) bytes); the cache is truncated"
+                break
+            }
+            let crc = data.withUnsafeBytes { CRC32.checksum(UnsafeRawBufferPointer(rebasing: $0[span.offset..<(span.offset + span.length)])) }
+            if crc != span.crc32 {
+                problem = "\(path): \(e.id)'s \(name) do not match their checksum; the cache is corrupt (make it again with concord prepare)"
+                break
+            }
+        }
+        lock.lock()
+        if let problem { corrupt[i] = problem } else { verified.insert(i) }
+        lock.unlock()
+        if let problem { throw ClipCacheError.corrupt(problem) }
+    }
+}
+
+public enum ClipCacheError: Error, CustomStringConvertible {
+    case missing(String)
+    case malformed(String, String)
+    case corrupt(String)
+    case geometryMismatch(String, String)
+    case exists(String)
+    case unwritable(String)
+
+    public var description: String {
+        switch self {
+        case .missing(let path): "\(path): not found (make the cache with concord prepare CORPUS --out CACHE)"
+        case .malformed(let path, let reason): "\(path): \(reason)"
+        case .corrupt(let reason): reason
+        case .geometryMismatch(let path, let reason): "\(path): \(reason)"
+        case .exists(let path): "\(path): a clip cache is already there (choose another --out, or remove it first)"
+        case .unwritable(let path): "\(path): cannot be created"
+        }
+    }
+}

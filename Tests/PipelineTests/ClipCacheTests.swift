@@ -1,0 +1,105 @@
+import AudioFeatures
+import Corpora
+import Foundation
+import Media
+import Pipeline
+import TensorCore
+import Testing
+import TestSupport
+
+struct ClipCacheTests {
+    static let corpus = repositoryRoot + "/corpora/sounding-objects"
+
+    func prepared() throws -> (cache: ClipCache, directory: String) {
+        let out = NSTemporaryDirectory() + "concord-cache-\(UUID().uuidString)"
+        try ClipCache.prepare(corpus: Corpus(path: Self.corpus), out: out, shardBytes: 4 << 20)
+        return (try ClipCache(directory: out), out)
+    }
+
+    func view(_ loader: ClipLoader, _ m: Modality, video: Int, start: Double, seed: UInt64 = 3) throws -> [Float] {
+        var rng = SeededRandom(seed: seed)
+        var out = [Float](repeating: 0, count: loader.clipShape(m).reduce(1, *))
+        try out.withUnsafeMutableBufferPointer { try loader.load(m, video: video, start: start, rng: &rng, into: $0.baseAddress!) }
+        return out
+    }
+
+    /// Views read from the cache equal the decoded ones: video clips (augmented alike from one
+    /// seed) exactly when the clip starts on the cache's 0.12 s frame grid. Audio: the cache
+    /// holds the whole file's decode, so a window's samples differ from a seek-and-decode of
+    /// the window (`AudioReader.read(start:duration:)` is off the whole-file decode by about
+    /// 1e-3 of full scale, most in the window's first 0.1 s — a known inaccuracy of the windowed
+    /// read, which the ffmpeg CLI's seek does not have; the cache equals the CLI's whole-file
+    /// decode). The log of quiet bands magnifies it: the views agree to a mean |Δ| of 0.01–0.10
+    /// in log-mel units; the cached log-mel is exactly the whole file's.
+    @Test func cachedViewsEqualDecodedViews() throws {
+        let (cache, directory) = try prepared()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        #expect(Set(cache.manifest.entries.map(\.shard)).count > 1, "small shards: the corpus spans several")
+        let videos = cache.videos(split: nil)
+        let start = 0.12 * 7
+        for (video, audio) in [(VideoAugmentation.strong, AudioAugmentation.standard), (.none, .none)] {
+            let decoding = ClipLoader(videos: videos, geometry: .default, video: video, audio: audio)
+            let caching = ClipLoader(videos: videos, geometry: .default, video: video, audio: audio, cache: cache)
+            for v in [0, videos.count - 1] {
+                #expect(try view(decoding, .video, video: v, start: start) == view(caching, .video, video: v, start: start))
+                let a = try view(decoding, .audio, video: v, start: start), b = try view(caching, .audio, video: v, start: start)
+                let mean = zip(a, b).map { abs($0 - $1) }.reduce(0, +) / Float(a.count)
+                #expect(mean < 0.15, "video \(v), \(audio == .none ? "cached log-mel" : "from cached samples"): mean |Δ| \(mean)")
+            }
+        }
+        let loader = ClipLoader(videos: videos, geometry: .default, video: .none, audio: .none, cache: cache)
+        let whole = try LogMelExtractor(.default).compute(AudioReader(path: videos[0].path, rate: 16000).readAll(), sampleRate: 16000)
+        let first = 84 * 64  // 0.84 s at a 10 ms hop
+        #expect(try view(loader, .audio, video: 0, start: start) == Array(whole[first..<(first + 96 * 64)]))
+    }
+
+    /// A flipped byte in a shard is caught by the checksum and a truncated shard by its length:
+    /// the view fails with the shard's path and the reason, and the video can be skipped.
+    @Test func corruptOrTruncatedShardsAreReportedByName() throws {
+        let (cache, directory) = try prepared()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let first = cache.manifest.entries[0], last = cache.manifest.entries.last!
+        let shardPath = directory + "/" + first.shard
+        let handle = try FileHandle(forUpdating: URL(fileURLWithPath: shardPath))
+        try handle.seek(toOffset: UInt64(first.frames!.offset + 1000))
+        let byte = try handle.read(upToCount: 1)!
+        try handle.seek(toOffset: UInt64(first.frames!.offset + 1000))
+        try handle.write(contentsOf: Data([byte[0] ^ 0x55]))
+        try handle.close()
+        let lastShard = directory + "/" + last.shard
+        let size = try FileManager.default.attributesOfItem(atPath: lastShard)[.size] as! Int
+        truncate(lastShard, off_t(size - 100))
+
+        let reopened = try ClipCache(directory: directory)
+        let videos = reopened.videos(split: nil)
+        let loader = ClipLoader(videos: videos, geometry: .default, video: .none, audio: .none, cache: reopened)
+        for (v, shard, reason) in [(0, shardPath, "checksum"), (videos.count - 1, lastShard, "truncated")] {
+            do {
+                _ = try view(loader, .audio, video: v, start: 0.5)
+                Issue.record("video \(v) loaded from a damaged shard")
+            } catch let e as ViewLoadError {
+                #expect(e.description.contains(shard) && e.description.contains(reason), "\(e)")
+            }
+        }
+        if videos.count > 2 { _ = try view(loader, .video, video: 1, start: 0.5) }  // an intact entry still reads
+    }
+
+    @Test func aMissingOrForeignCacheIsAClearError() throws {
+        #expect(throws: ClipCacheError.self) { try ClipCache(directory: "/nonexistent/cache") }
+        let dir = NSTemporaryDirectory() + "concord-notcache-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try Data("{\"format\": \"other\"}".utf8).write(to: URL(fileURLWithPath: dir + "/cache.json"))
+        do {
+            _ = try ClipCache(directory: dir)
+            Issue.record("a foreign cache.json opened")
+        } catch let e as ClipCacheError {
+            #expect(e.description.contains(dir + "/cache.json"))
+        }
+    }
+
+    @Test func crc32IsZlibs() {
+        let bytes = Array("123456789".utf8)
+        #expect(bytes.withUnsafeBytes { CRC32.checksum($0) } == 0xCBF4_3926)
+    }
+}
