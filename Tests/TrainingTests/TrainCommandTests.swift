@@ -1,4 +1,5 @@
 import Foundation
+import TensorCore
 import Testing
 import TestSupport
 
@@ -73,6 +74,32 @@ import TestSupport
         #expect(l.suffix(7).reduce(0, +) < l.prefix(7).reduce(0, +), "losses from the cache: \(l)")
         let mismatch = try train("avnce", ["steps=2", "out=" + out, "cache=" + cache, "clip.short_side=144"])
         #expect(mismatch.status != 0 && mismatch.stderr.contains(cache) && mismatch.stderr.contains("geometry"), "\(mismatch.stderr)")
+    }
+
+    /// A trained checkpoint's `video.*` and `audio.*` tensors, with the prefix stripped, are the
+    /// state dicts of `peers/models.py`'s `R2Plus1DTiny` and `VGGishTiny` (names and shapes as
+    /// recorded from PyTorch in the encoders' fixture; BatchNorm's `num_batches_tracked` as
+    /// int64 scalars), so `load_state_dict(strict=True)` takes them.
+    @Test func aCheckpointsEncodersAreThePyTorchStateDicts() throws {
+        let out = makeTemporaryDirectory("train-names")
+        let r = try runConcord(["train", "--config", repositoryRoot + "/configs/avnce.yaml", "--threads", "2",
+                                "corpus=" + repositoryRoot + "/corpora/sounding-objects", "out=" + out, "steps=1", "batch_size=4"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let checkpoint = try SafeTensorsFile(path: out + "/checkpoint.safetensors")
+        let reference = try SafeTensorsFile(path: repositoryRoot + "/Tests/EncodersTests/Fixtures/encoders.safetensors")
+        for (prefix, key) in [("video.", "r2plus1d"), ("audio.", "vggish")] {
+            let json = try #require(reference.metadata["\(key).names"])
+            let expected = try JSONDecoder().decode([String: [Int]].self, from: Data(json.utf8))
+            var ours: [String: SafeTensorsFile.Entry] = [:]
+            for (name, entry) in checkpoint.entries where name.hasPrefix(prefix) { ours[String(name.dropFirst(prefix.count))] = entry }
+            #expect(Set(ours.keys) == Set(expected.keys),
+                    "\(key): only in the checkpoint \(Set(ours.keys).subtracting(expected.keys).sorted()); only in PyTorch \(Set(expected.keys).subtracting(ours.keys).sorted())")
+            for (name, shape) in expected {
+                guard let entry = ours[name] else { continue }
+                #expect(entry.shape == shape, "\(key) \(name): \(entry.shape) vs PyTorch \(shape)")
+                #expect(entry.dtype == (name.hasSuffix("num_batches_tracked") ? "I64" : "F32"), "\(key) \(name): \(entry.dtype)")
+            }
+        }
     }
 
     @Test func aCorruptVideoIsSkippedWithAMessage() throws {
