@@ -35,6 +35,8 @@ let package = Package(
         .target(name: "NN", dependencies: ["TensorCore"]),
         // Encoders: the presets of reference-workloads.md, named as peers/models.py.
         .target(name: "Encoders", dependencies: ["NN", "TensorCore"]),
+        // Text: the narration tokenizer and vocabulary.
+        .target(name: "Text"),
         // Objectives: the losses of METHODS.md, one struct a file.
         .target(name: "Objectives", dependencies: ["TensorCore"]),
         // AudioFeatures: STFT, mel filterbanks and log-mel front-ends on FFTW.
@@ -70,6 +72,7 @@ let package = Package(
         .testTarget(name: "ObjectivesTests", dependencies: ["Objectives", "TensorCore", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "NNTests", dependencies: ["NN", "TensorCore", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "TestSupport"]),
+        .testTarget(name: "TextTests", dependencies: ["Text"]),
         .testTarget(name: "TrainingTests", dependencies: ["TestSupport", "TensorCore"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Media", "AudioFeatures", "Corpora", "TensorCore", "TestSupport"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "TensorCore", "TestSupport"]),

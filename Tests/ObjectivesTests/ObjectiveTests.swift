@@ -45,6 +45,23 @@ import Testing
         #expect(abs(MultiClipInfoNCE(clipsPerVideo: 2)(z).item - Self.fixtures.tensor("ntxent.loss")!.item) < 1e-5)
     }
 
+    /// MIL-NCE against the paper's reference code (K = 4, and K = 1 for `nce`), a case
+    /// worked by hand, and its invariance to the order of a clip's candidate narrations.
+    @Test func milNCE() throws {
+        try check("milnce") { MILNCE()(video: $0[0], text: $0[1]) }
+        try check("nce") { MILNCE()(video: $0[0], text: $0[1]) }
+        // v = (1, 2), t = (1, 0), K = 1: scores x = [[1, 0], [2, 0]].
+        // Clip 0: log(e¹ + e⁰ + e¹ + e²) − 1; clip 1: log(e² + e⁰ + e⁰ + e⁰) − 0.
+        let v = Tensor(shape: [2, 1], data: [1, 2]), t = Tensor(shape: [2, 1], data: [1, 0])
+        let expected = ((log(2 * exp(1.0) + 1 + exp(2.0)) - 1) + log(exp(2.0) + 3)) / 2
+        #expect(abs(Double(MILNCE()(video: v, text: t).item) - expected) < 1e-5)
+        #expect(abs(Double(MILNCE(temperature: 0.5)(video: v, text: t).item)
+                    - Double(MILNCE()(video: v * 2, text: t).item)) < 1e-5, "τ divides the scores")
+        let video = try #require(Self.fixtures.tensor("milnce.in0")), text = try #require(Self.fixtures.tensor("milnce.in1"))
+        let swapped = concat([text.slice(axis: 0, 2..<4), text.slice(axis: 0, 0..<2), text.slice(axis: 0, 4..<20)], axis: 0)
+        #expect(abs(MILNCE()(video: video, text: text).item - MILNCE()(video: video, text: swapped).item) < 1e-5)
+    }
+
     @Test func correspondence() {
         let logits = Tensor(shape: [3, 2], data: [2, -1, 0.5, 1, -3, 3])
         let loss = CorrespondenceLoss()

@@ -70,5 +70,23 @@ case("avnce_loc", localized, vmap, F.normalize(torch.randn(4, 8), dim=1))
 out["avnce_loc.heatmaps"] = torch.einsum("bdl,bd->bl", vmap, out["avnce_loc.in1"])
 z = F.normalize(torch.randn(8, 16), dim=1)
 out["ntxent.in0"], out["ntxent.loss"] = z, nt_xent(z).reshape(1)
+
+
+def milnce(video, text):
+    # MIL-NCE as in the paper's reference code (antoine77340/MIL-NCE_HowTo100M, loss.py):
+    # x[i, j, k] = <video_i, text_{j,k}>; positives on the diagonal block; the denominator is
+    # row i and column i of every candidate (the positives appear in both halves).
+    x = video @ text.t()
+    x = x.view(video.shape[0], video.shape[0], -1)
+    nominator = (x * torch.eye(x.shape[0])[:, :, None]).sum(dim=1)
+    nominator = torch.logsumexp(nominator, dim=1)
+    denominator = torch.cat((x, x.permute(1, 0, 2)), dim=1).view(x.shape[0], -1)
+    denominator = torch.logsumexp(denominator, dim=1)
+    return torch.mean(denominator - nominator)
+
+
+# Added later, after the cases above so their random values stay as they were.
+case("milnce", milnce, torch.randn(5, 12), torch.randn(20, 12))  # B = 5 clips, K = 4 narrations each
+case("nce", milnce, torch.randn(6, 12), torch.randn(6, 12))      # K = 1: the single-positive baseline
 save_file({k: v.contiguous() for k, v in out.items()}, os.path.join(HERE, "objectives.safetensors"))
 print(sorted(out))
