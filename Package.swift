@@ -48,9 +48,9 @@ let package = Package(
         // Synthesis: the synthetic corpus recipes.
         .target(name: "Synthesis", dependencies: ["Media", "Corpora", "TensorCore"]),
         // Pipeline: samplers, views, augmentation, batches made ahead on background threads.
-        .target(name: "Pipeline", dependencies: ["Media", "AudioFeatures", "Corpora", "TensorCore"]),
+        .target(name: "Pipeline", dependencies: ["Media", "AudioFeatures", "Corpora", "Text", "TensorCore"]),
         // Training: configs, the trainer loop, checkpoints, the objectives' views and heads.
-        .target(name: "Training", dependencies: ["Pipeline", "Encoders", "Objectives", "NN", "Corpora", "AudioFeatures", "TensorCore",
+        .target(name: "Training", dependencies: ["Pipeline", "Encoders", "Objectives", "NN", "Corpora", "AudioFeatures", "Media", "Text", "TensorCore",
                                                  .product(name: "Yams", package: "Yams")]),
         // Evaluation: frozen features, linear probe, kNN, correspondence accuracy.
         .target(name: "Evaluation", dependencies: ["Training", "Pipeline", "Encoders", "Objectives", "Corpora", "NN", "TensorCore"]),
@@ -74,7 +74,7 @@ let package = Package(
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "TestSupport"]),
         .testTarget(name: "TextTests", dependencies: ["Text"]),
         .testTarget(name: "TrainingTests", dependencies: ["TestSupport", "TensorCore"]),
-        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Media", "AudioFeatures", "Corpora", "TensorCore", "TestSupport"]),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Media", "AudioFeatures", "Corpora", "Text", "TensorCore", "TestSupport"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "TensorCore", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport", "Media", "TensorCore"]),
     ]

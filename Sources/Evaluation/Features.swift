@@ -69,7 +69,7 @@ public struct VideoFeatures {
 /// the initialisation its config's seed gives — the baseline that training must beat.
 public func loadModel(checkpoint path: String, randomInit: Bool) throws -> (TrainModel, Checkpoint) {
     let checkpoint = try Checkpoint(path: path)
-    let model = try TrainModel(config: checkpoint.config)
+    let model = try TrainModel(config: checkpoint.config, vocabulary: checkpoint.vocabulary)
     if !randomInit { try checkpoint.restore(model: model, optimizer: nil, path: path) }
     return (model, checkpoint)
 }

@@ -145,7 +145,12 @@ public final class BatchStream: @unchecked Sendable {
             let r = i * perExample + (row[m] ?? 0)
             row[m, default: 0] += 1
             try buffers[m]!.withUnsafeMutableBufferPointer { b in
-                try loader.load(m, video: view.video, start: view.start, rng: &rng, into: b.baseAddress! + r * size)
+                if m == .text {
+                    try loader.loadText(video: view.video, start: view.start, nearest: request.nearest, window: request.window,
+                                        into: b.baseAddress! + r * size)
+                } else {
+                    try loader.load(m, video: view.video, start: view.start, rng: &rng, into: b.baseAddress! + r * size)
+                }
             }
         }
     }

@@ -2,6 +2,7 @@ import AudioFeatures
 import Foundation
 import Media
 import TensorCore
+import Text
 
 /// A failure to read one view, naming the file.
 public struct ViewLoadError: Error, CustomStringConvertible {
@@ -21,13 +22,27 @@ public struct ClipLoader: Sendable {
     public var audioAugmentation: AudioAugmentation
     /// Where clips are read from instead of decoding, for the videos it holds.
     public let cache: ClipCache?
+    /// Token ids of text views.
+    public let vocabulary: Vocabulary?
     let extractor: LogMelExtractor
 
     public init(videos: [SampledVideo], geometry: ClipGeometry, video: VideoAugmentation, audio: AudioAugmentation,
-                frontEnd: FrontEnd = .default, cache: ClipCache? = nil) {
+                frontEnd: FrontEnd = .default, cache: ClipCache? = nil, vocabulary: Vocabulary? = nil) {
         (self.videos, self.geometry, self.videoAugmentation, self.audioAugmentation) = (videos, geometry, video, audio)
         self.cache = cache
+        self.vocabulary = vocabulary
         extractor = LogMelExtractor(frontEnd)
+    }
+
+    /// Writes the ids of the `nearest`-th narration to the centre of the clip at `start`
+    /// (within ±`window` s) into `out` (`maxTokens` values, ids as floats).
+    public func loadText(video v: Int, start: Double, nearest: Int, window: Double, into out: UnsafeMutablePointer<Float>) throws {
+        guard let vocabulary else { preconditionFailure("ClipLoader: text views need a vocabulary") }
+        let lines = videos[v].narrations(near: start + geometry.duration / 2, window: window, count: nearest + 1)
+        guard let line = lines.last else {
+            throw ViewLoadError(video: v, path: videos[v].path, underlying: "no narration to read a text view from")
+        }
+        for (i, id) in vocabulary.ids(line.text).enumerated() { out[i] = Float(id) }
     }
 
     /// Values of one clip of a modality: video `[3, frames, size, size]`, audio `[1, melFrames, bands]`.
@@ -35,12 +50,14 @@ public struct ClipLoader: Sendable {
         switch m {
         case .video: [3, geometry.frames, geometry.size, geometry.size]
         case .audio: [1, geometry.melFrames, extractor.frontEnd.bands]
+        case .text: [vocabulary?.tokenizer.maxTokens ?? Tokenizer().maxTokens]
         }
     }
 
-    /// Writes one view into `out` (clipShape values).
+    /// Writes one view into `out` (clipShape values); a text view is the nearest narration.
     public func load(_ modality: Modality, video v: Int, start: Double, rng: inout SeededRandom,
                      into out: UnsafeMutablePointer<Float>) throws {
+        if modality == .text { return try loadText(video: v, start: start, nearest: 0, window: 5, into: out) }
         let path = videos[v].path
         do {
             if let cache, let (index, entry) = cache.entry(id: videos[v].id) {
@@ -56,6 +73,8 @@ public struct ClipLoader: Sendable {
             case .audio:
                 let reader = try AudioReader(path: path, rate: geometry.sampleRate)
                 try audioView(samples: reader.read(start: start, duration: geometry.duration), rng: &rng, into: out)
+            case .text:
+                preconditionFailure("ClipLoader: text views are read by loadText")
             }
         } catch let error as ClipCacheError {
             throw ViewLoadError(video: v, path: path, underlying: "\(error)")
@@ -99,6 +118,8 @@ public struct ClipLoader: Sendable {
             }
             padMel(out, frames: frames, bands: bands)
             audioAugmentation.mask(out, frames: geometry.melFrames, bands: bands, rng: &rng)
+        case .text:
+            preconditionFailure("ClipLoader: text views are read by loadText")
         case .audio:
             let first = Int((start * Double(geometry.sampleRate)).rounded())
             let samples = try cache.withBytes(entry: index, \.audio) { raw in

@@ -11,9 +11,24 @@ public struct SampledVideo: Sendable {
     public var hasVideo: Bool
     public var hasAudio: Bool
     public var labels: [String: String]
+    /// Timed narration lines (loaded when an objective asks for text).
+    public var narrations: [SubtitleSegment] = []
 
     public init(id: String, path: String, duration: Double, hasVideo: Bool, hasAudio: Bool, labels: [String: String] = [:]) {
         (self.id, self.path, self.duration, self.hasVideo, self.hasAudio, self.labels) = (id, path, duration, hasVideo, hasAudio, labels)
+    }
+
+    /// The narration lines nearest `time` (by the distance from it to their span; ties by
+    /// start), those within `window` seconds first; when fewer than `count` lie within the
+    /// window, the list is filled by repeating them in order (or, with none inside, by the
+    /// nearest lines outside it).
+    public func narrations(near time: Double, window: Double, count: Int) -> [SubtitleSegment] {
+        guard !narrations.isEmpty, count > 0 else { return [] }
+        func distance(_ s: SubtitleSegment) -> Double { time < s.start ? s.start - time : time > s.end ? time - s.end : 0 }
+        let sorted = narrations.sorted { (distance($0), $0.start) < (distance($1), $1.start) }
+        let inside = sorted.filter { distance($0) <= window }
+        let pool = inside.isEmpty ? [sorted[0]] : inside
+        return (0..<count).map { pool[$0 % pool.count] }
     }
 
     /// The videos of one split of a corpus that can serve clips of `geometry` with the given
@@ -27,9 +42,20 @@ public struct SampledVideo: Sendable {
         for e in corpus.entries where split == nil || e.split == split {
             guard let info = infos[e.id] else { continue }
             let path = corpus.resolve(e.media)
-            let video = SampledVideo(id: e.id, path: path, duration: info.duration, hasVideo: !info.video.isEmpty,
+            var video = SampledVideo(id: e.id, path: path, duration: info.duration, hasVideo: !info.video.isEmpty,
                                      hasAudio: !info.audio.isEmpty, labels: e.labels)
-            if modalities.contains(.video) && !video.hasVideo {
+            if modalities.contains(.text) {
+                do {
+                    video.narrations = try e.narration.map { try Subtitles.read(path: corpus.resolve($0)) }
+                        ?? (info.subtitles.isEmpty ? [] : Subtitles.readStream(path: path))
+                } catch {
+                    problems.append(CorpusProblem(file: e.narration.map(corpus.resolve) ?? path, problem: "\(error)"))
+                    continue
+                }
+            }
+            if modalities.contains(.text) && video.narrations.isEmpty {
+                problems.append(CorpusProblem(file: path, problem: "no narration (this objective needs text)"))
+            } else if modalities.contains(.video) && !video.hasVideo {
                 problems.append(CorpusProblem(file: path, problem: "no video stream (this objective needs video)"))
             } else if modalities.contains(.audio) && !video.hasAudio {
                 problems.append(CorpusProblem(file: path, problem: "no audio stream (this objective needs audio)"))

@@ -2,6 +2,8 @@
 /// its views; the sampler, encoders and trainer serve every method alike).
 public enum Modality: String, Codable, Sendable, CaseIterable {
     case video, audio
+    /// A narration near the clip, as token ids.
+    case text
 }
 
 /// How the clip times of one example are drawn.
@@ -32,11 +34,22 @@ public struct ViewRequest: Codable, Equatable, Sendable {
     /// The probability that this view comes from another video at a random time (avc's
     /// negatives); the example then records `corresponds = 0`.
     public var otherVideoProbability: Double
+    /// Text views: which narration, by nearness to the clip's centre (0 = the nearest), among
+    /// those within `window` seconds of it.
+    public var nearest: Int = 0
+    public var window: Double = 5
 
     public init(_ modality: Modality, clip: Int = 0, otherVideoProbability: Double = 0) {
         self.modality = modality
         self.clip = clip
         self.otherVideoProbability = otherVideoProbability
+    }
+
+    /// The `nearest`-th narration to clip `clip`'s centre within ±`window` seconds.
+    public static func narration(_ nearest: Int, clip: Int = 0, window: Double = 5) -> ViewRequest {
+        var r = ViewRequest(.text, clip: clip)
+        (r.nearest, r.window) = (nearest, window)
+        return r
     }
 }
 

@@ -2,6 +2,7 @@ import AudioFeatures
 import Foundation
 import NN
 import TensorCore
+import Text
 
 /// A training checkpoint: one safetensors file holding the model's state (PyTorch names under
 /// `video.`, `audio.`, `heads.`), the optimizer's state under `optimizer.`, and metadata: the
@@ -11,13 +12,16 @@ public struct Checkpoint {
     public var step: Int
     public var config: TrainConfig
     public var file: SafeTensorsFile
+    /// The text encoder's vocabulary, when the model has one.
+    public var vocabulary: Vocabulary?
 
     /// Writes the state of `model` and `optimizer` after `step` steps, atomically.
     public static func write(model: TrainModel, optimizer: Optimizer, config: TrainConfig, step: Int, to path: String) throws {
         var file = model.stateFile(metadata: [
             "format": format, "step": String(step), "config": config.json,
             "front_end": FrontEnd.default.json, "clip": String(decoding: (try? JSONEncoder().encode(config.clip)) ?? Data(), as: UTF8.self),
-        ])
+        ].merging(model.vocabulary.map { ["vocabulary": String(decoding: (try? JSONEncoder().encode($0)) ?? Data(), as: UTF8.self)] } ?? [:],
+                  uniquingKeysWith: { a, _ in a }))
         for (name, t) in optimizer.state() { file.set("optimizer." + name, t) }
         try file.write(to: path)
     }
@@ -30,6 +34,11 @@ public struct Checkpoint {
         }
         step = s
         do { config = try TrainConfig.fromJSON(c) } catch { throw CheckpointError.badConfig(path, "\(error)") }
+        if let v = file.metadata["vocabulary"] {
+            do { vocabulary = try JSONDecoder().decode(Vocabulary.self, from: Data(v.utf8)) } catch {
+                throw CheckpointError.badConfig(path, "the stored vocabulary cannot be read (\(error))")
+            }
+        }
     }
 
     /// Loads the model state (strictly, optimizer entries aside) and the optimizer state.

@@ -2,12 +2,16 @@ import Encoders
 import NN
 import Pipeline
 import TensorCore
+import Text
 
 /// The encoders and heads of a run, under one state: `video.*`, `audio.*` (the presets'
 /// PyTorch names after the prefix) and `heads.<objective>.*`.
 public final class TrainModel: Module {
     public let video: R2Plus1DTiny?
     public let audio: VGGishTiny?
+    public let text: WordPool?
+    /// The text encoder's vocabulary (stored in checkpoints).
+    public let vocabulary: Vocabulary?
     public let heads: Heads
 
     /// The objectives' heads by objective name.
@@ -17,7 +21,8 @@ public final class TrainModel: Module {
         public func head<T: Module>(_ name: String) -> T { items.first { $0.0 == name }!.1 as! T }
     }
 
-    public init(config: TrainConfig) throws {
+    /// `vocabulary` is needed when an objective asks for text.
+    public init(config: TrainConfig, vocabulary: Vocabulary? = nil) throws {
         var rng = SeededRandom(seed: UInt64(config.seed))
         let needs = Set(config.objectives.flatMap { objective(for: $0).spec.views.map(\.modality) })
         func encoder(_ e: TrainConfig.Encoder?, _ modality: Modality, _ preset: String) throws -> TrainConfig.Encoder? {
@@ -29,6 +34,16 @@ public final class TrainModel: Module {
         let v = try encoder(config.video, .video, "r2plus1d-tiny"), a = try encoder(config.audio, .audio, "vggish-tiny")
         video = v.map { R2Plus1DTiny(width: $0.width, rng: &rng) }
         audio = a.map { VGGishTiny(width: $0.width, rng: &rng) }
+        if needs.contains(.text) {
+            guard let vocabulary else { throw ConfigError.invalid("config", "a text objective needs a vocabulary") }
+            guard (config.text ?? TrainConfig.TextEncoder()).preset == "wordpool" else {
+                throw ConfigError.invalid("config", "text encoder '\(config.text!.preset)' is not supported here (use wordpool)")
+            }
+            text = WordPool(vocabulary: vocabulary.size, rng: &rng)
+            self.vocabulary = vocabulary
+        } else {
+            (text, self.vocabulary) = (nil, nil)
+        }
         heads = Heads()
         super.init()
         for o in config.objectives {
@@ -38,7 +53,8 @@ public final class TrainModel: Module {
     }
 
     public override var children: [(String, Module)] {
-        (video.map { [("video", $0 as Module)] } ?? []) + (audio.map { [("audio", $0 as Module)] } ?? []) + [("heads", heads)]
+        (video.map { [("video", $0 as Module)] } ?? []) + (audio.map { [("audio", $0 as Module)] } ?? [])
+            + (text.map { [("text", $0 as Module)] } ?? []) + [("heads", heads)]
     }
 }
 
@@ -63,6 +79,23 @@ public final class Encodings {
         if let t = cache["video"] { return t }
         let t = videoFeatures.globalAveragePooled()
         cache["video"] = t
+        return t
+    }
+
+    /// `[B·first, 256]` narration embeddings: the first `first` text views of each example
+    /// (the text stream holds `perExample` of them per example).
+    public func text(first: Int) -> Tensor {
+        let key = "text.\(first)"
+        if let t = cache[key] { return t }
+        let stream = batch.streams["text"]!  // [B·perExample, tokens]
+        let examples = batch.videos.count, perExample = stream.shape[0] / examples, tokens = stream.shape[1]
+        var ids: [Int] = []
+        ids.reserveCapacity(examples * first * tokens)
+        for i in 0..<examples {
+            for k in 0..<first { ids += stream.data[((i * perExample + k) * tokens)..<((i * perExample + k + 1) * tokens)].map { Int($0) } }
+        }
+        let t = model.text!(ids, batch: examples * first)
+        cache[key] = t
         return t
     }
 

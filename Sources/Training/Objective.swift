@@ -19,6 +19,8 @@ func objective(for c: TrainConfig.Objective) -> TrainingObjective {
     switch c.name {
     case "avnce": AVNCETraining(temperature: c.temperature ?? 0.07, localize: c.localize)
     case "avc": AVCTraining(negatives: c.negatives)
+    case "milnce": MILNCETraining(candidates: c.candidates, window: c.window, temperature: c.temperature ?? 0.1)
+    case "nce": MILNCETraining(candidates: 1, window: c.window, temperature: c.temperature ?? 0.1)
     default: RhoSimCLRTraining(rho: c.rho, temperature: c.temperature ?? 0.1)
     }
 }
@@ -93,5 +95,34 @@ struct RhoSimCLRTraining: TrainingObjective {
 
     func loss(_ e: Encodings, head: Module, batch: Batch) -> (Tensor, [String: Double]) {
         (MultiClipInfoNCE(clipsPerVideo: max(rho, 2), temperature: temperature)((head as! ProjectionHead)(e.video)), [:])
+    }
+}
+
+/// `milnce` (and `nce`, its single-positive baseline): a clip against its K nearest narrations
+/// (MIL-NCE, Miech et al. 2020). The video embedding is a linear map of the pooled features to
+/// the text encoder's 256 dimensions; both are L2-normalised and the scores divided by τ.
+///
+/// NOTE: the paper scores raw dot products; normalising with a temperature (τ 0.1) keeps the
+/// scores in a range where SGD at the other objectives' learning rates is stable, so `milnce`
+/// and `avnce` can share one config.
+struct MILNCETraining: TrainingObjective {
+    var candidates: Int
+    var window: Double
+    var temperature: Float
+    var spec: ExampleSpec {
+        ExampleSpec(views: [ViewRequest(.video)] + (0..<candidates).map { ViewRequest.narration($0, window: window) })
+    }
+    var videoAugmentation: VideoAugmentation { .light }
+
+    func makeHead(videoWidth: Int, audioWidth: Int, rng: inout SeededRandom) -> Module {
+        Linear(videoWidth, 256, rng: &rng)
+    }
+
+    func loss(_ e: Encodings, head: Module, batch: Batch) -> (Tensor, [String: Double]) {
+        let video = (head as! Linear)(e.video).l2Normalized(axis: 1)
+        // The text stream holds every text view of the merged spec; this objective's are the
+        // first `candidates` of each example's.
+        let text = e.text(first: candidates).l2Normalized(axis: 1)
+        return (MILNCE(temperature: temperature)(video: video, text: text), [:])
     }
 }

@@ -17,6 +17,10 @@ public struct TrainConfig: Codable, Equatable, Sendable {
         public var localize: Bool = false
         /// avc: the share of pairs whose audio comes from another video.
         public var negatives: Double = 0.5
+        /// milnce: narrations per clip, the nearest to its centre (nce: always 1).
+        public var candidates: Int = 4
+        /// milnce/nce: narrations are taken within this many seconds of the clip's centre.
+        public var window: Double = 5
 
         public init(name: String) { self.name = name }
     }
@@ -28,6 +32,18 @@ public struct TrainConfig: Codable, Equatable, Sendable {
         public var width: Int = 32
 
         public init(preset: String, width: Int = 32) { (self.preset, self.width) = (preset, width) }
+    }
+
+    /// The narration encoder and its vocabulary (built from the training split's narrations).
+    public struct TextEncoder: Codable, Equatable, Sendable {
+        /// `wordpool`.
+        public var preset: String = "wordpool"
+        /// Words seen fewer times are unknown (id 1).
+        public var minCount: Int = 1
+        /// At most this many ids, padding and unknown included.
+        public var vocabularySize: Int = 10_000
+
+        public init() {}
     }
 
     public struct Optimizer: Codable, Equatable, Sendable {
@@ -60,6 +76,7 @@ public struct TrainConfig: Codable, Equatable, Sendable {
     public var objectives: [Objective]
     public var video: Encoder? = nil
     public var audio: Encoder? = nil
+    public var text: TextEncoder? = nil
     public var optimizer = Optimizer()
     public var augment = Augment()
     public var clip = ClipGeometry()
@@ -138,6 +155,7 @@ public struct TrainConfig: Codable, Equatable, Sendable {
         for key in ["video", "audio"] {
             if let e = tree[key] as? [String: Any] { full[key] = merged(e, over: defaults(Encoder(preset: ""))) }
         }
+        if let e = tree["text"] as? [String: Any] { full["text"] = merged(e, over: defaults(TextEncoder())) }
         return full
     }
 
@@ -161,8 +179,11 @@ public struct TrainConfig: Codable, Equatable, Sendable {
     func validate(source: String) throws {
         guard !corpus.isEmpty else { throw ConfigError.invalid(source, "no corpus (set corpus: PATH or corpus=PATH)") }
         guard !objectives.isEmpty else { throw ConfigError.invalid(source, "no objectives") }
-        for o in objectives where !["avnce", "avc", "rho-simclr"].contains(o.name) {
-            throw ConfigError.invalid(source, "unknown objective '\(o.name)' (known: avnce, avc, rho-simclr)")
+        for o in objectives where !["avnce", "avc", "rho-simclr", "milnce", "nce"].contains(o.name) {
+            throw ConfigError.invalid(source, "unknown objective '\(o.name)' (known: avnce, avc, rho-simclr, milnce, nce)")
+        }
+        for o in objectives where o.name == "milnce" && o.candidates < 1 {
+            throw ConfigError.invalid(source, "milnce needs candidates of at least 1 (got \(o.candidates))")
         }
         guard batchSize >= 2 else { throw ConfigError.invalid(source, "batch_size must be at least 2") }
         guard steps >= 1 else { throw ConfigError.invalid(source, "steps must be at least 1") }

@@ -1,8 +1,10 @@
 import Corpora
 import Foundation
+import Media
 import NN
 import Pipeline
 import TensorCore
+import Text
 
 /// What the trainer reports as it goes (the command line draws the progress line from it).
 public enum TrainEvent {
@@ -60,7 +62,8 @@ public final class Trainer {
 
     public init(config: TrainConfig) throws {
         self.config = config
-        model = try TrainModel(config: config)
+        let needsText = config.objectives.contains { objective(for: $0).spec.views.contains { $0.modality == .text } }
+        model = try TrainModel(config: config, vocabulary: needsText ? try Self.vocabulary(config) : nil)
         objectives = config.objectives.map { ($0.name, $0.weight, objective(for: $0)) }
         let o = config.optimizer
         switch o.name {
@@ -68,6 +71,21 @@ public final class Trainer {
         case "lars": optimizer = LARS(model.namedParameters(), learningRate: o.lr, momentum: o.momentum, weightDecay: o.weightDecay)
         default: optimizer = SGD(model.parameters, learningRate: o.lr, momentum: o.momentum, weightDecay: o.weightDecay, nesterov: o.nesterov)
         }
+    }
+
+    /// The vocabulary of the training split's narrations (`text.min_count`, `text.vocabulary_size`).
+    static func vocabulary(_ config: TrainConfig) throws -> Vocabulary {
+        let corpus = try Corpus(path: config.corpus)
+        var texts: [String] = []
+        for e in corpus.entries where e.split == config.split {
+            guard let n = e.narration, let lines = try? Subtitles.read(path: corpus.resolve(n)) else { continue }
+            texts += lines.map(\.text)
+        }
+        guard !texts.isEmpty else {
+            throw TrainingError.noVideos("\(config.corpus): no narrations in split '\(config.split)'; a text objective needs them")
+        }
+        let t = config.text ?? TrainConfig.TextEncoder()
+        return Vocabulary(building: texts, minimumCount: t.minCount, maximumSize: t.vocabularySize)
     }
 
     /// The examples every objective needs, merged.
@@ -141,7 +159,7 @@ public final class Trainer {
         default: objectives[0].objective.videoAugmentation
         }
         let loader = ClipLoader(videos: videos, geometry: config.clip, video: videoAugmentation,
-                                audio: config.augment.audio == "none" ? .none : .standard, cache: cache)
+                                audio: config.augment.audio == "none" ? .none : .standard, cache: cache, vocabulary: model.vocabulary)
         let sampler = ClipSampler(videos: videos, spec: spec, geometry: config.clip, seed: UInt64(config.seed))
         let stream = BatchStream(sampler: sampler, loader: loader, batchSize: config.batchSize, startStep: start,
                                  workers: config.workers, onProblem: { report(.problem($0)) })

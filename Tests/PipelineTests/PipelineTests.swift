@@ -6,6 +6,7 @@ import Pipeline
 import TensorCore
 import Testing
 import TestSupport
+import Text
 
 struct PipelineTests {
     static let corpus = repositoryRoot + "/corpora/sounding-objects"
@@ -83,5 +84,35 @@ struct PipelineTests {
         let negatives = plans.filter { $0.corresponds == 0 }
         #expect(abs(Double(negatives.count) / 400 - 0.5) < 0.08)
         #expect(negatives.allSatisfy { $0.views[1].video != $0.video } && plans.filter { $0.corresponds == 1 }.allSatisfy { $0.views[1].video == $0.video })
+    }
+}
+
+/// Text views: the narrations nearest a clip's centre, within the window first.
+struct NarrationViewTests {
+    @Test func theNearestNarrationsWithinTheWindowComeFirstAndRepeatWhenFew() {
+        var v = SampledVideo(id: "v", path: "v.mp4", duration: 30, hasVideo: true, hasAudio: true)
+        v.narrations = [SubtitleSegment(start: 0, end: 2, text: "a"), SubtitleSegment(start: 4, end: 5, text: "b"),
+                        SubtitleSegment(start: 9, end: 12, text: "c"), SubtitleSegment(start: 20, end: 21, text: "d")]
+        // Centre 10: inside c; b is 5 s away, a 8 s, d 10 s: within ±5 only c and b.
+        #expect(v.narrations(near: 10, window: 5, count: 3).map(\.text) == ["c", "b", "c"])
+        #expect(v.narrations(near: 10, window: 8, count: 3).map(\.text) == ["c", "b", "a"])
+        // Nothing within the window: the nearest line outside it.
+        #expect(v.narrations(near: 17, window: 1, count: 2).map(\.text) == ["d", "d"])
+    }
+
+    @Test func textViewsAreTheIdsOfTheNearestNarrations() throws {
+        let corpus = repositoryRoot + "/corpora/narrated-howto"
+        let (videos, problems) = SampledVideo.load(corpus: try Corpus(path: corpus), split: "train", needs: [.video, .text], geometry: .default)
+        #expect(problems.isEmpty && !videos.isEmpty && videos.allSatisfy { !$0.narrations.isEmpty })
+        let vocabulary = Vocabulary(building: videos.flatMap { $0.narrations.map(\.text) })
+        let loader = ClipLoader(videos: videos, geometry: .default, video: .none, audio: .none, vocabulary: vocabulary)
+        #expect(loader.clipShape(.text) == [16])
+        var ids = [Float](repeating: -1, count: 16)
+        let start = 3.0
+        try ids.withUnsafeMutableBufferPointer {
+            try loader.loadText(video: 0, start: start, nearest: 1, window: 5, into: $0.baseAddress!)
+        }
+        let second = videos[0].narrations(near: start + 0.48, window: 5, count: 2)[1]
+        #expect(ids.map { Int($0) } == vocabulary.ids(second.text))
     }
 }

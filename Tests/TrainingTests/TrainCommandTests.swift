@@ -21,10 +21,17 @@ import TestSupport
                        + ["corpus=" + repositoryRoot + "/" + corpusOf(config)] + Self.small + overrides)
     }
 
-    func corpusOf(_ config: String) -> String { config == "rho-simclr" ? "corpora/motions" : "corpora/sounding-objects" }
+    func corpusOf(_ config: String) -> String {
+        switch config {
+        case "rho-simclr": "corpora/motions"
+        case "milnce": "corpora/narrated-howto"
+        default: "corpora/sounding-objects"
+        }
+    }
 
     @Test(arguments: [("avnce", ["steps=30"]), ("rho-simclr", ["steps=30"]), ("rho-simclr", ["steps=30", "objectives.0.rho=1"]),
-                      ("avc", ["steps=80", "optimizer.name=adamw", "optimizer.lr=0.003", "optimizer.weight_decay=0"])])
+                      ("avc", ["steps=80", "optimizer.name=adamw", "optimizer.lr=0.003", "optimizer.weight_decay=0"]),
+                      ("milnce", ["steps=30"]), ("milnce", ["steps=30", "objectives.0.name=nce"])])
     func theLossFalls(config: String, overrides: [String]) throws {
         let out = makeTemporaryDirectory("train-\(config)")
         let r = try train(config, overrides + ["out=" + out])
