@@ -54,12 +54,15 @@ let package = Package(
                                                  .product(name: "Yams", package: "Yams")]),
         // Evaluation: frozen features, linear probe, kNN, correspondence accuracy.
         .target(name: "Evaluation", dependencies: ["Training", "Pipeline", "Encoders", "Objectives", "Corpora", "NN", "TensorCore"]),
+        // Retrieval: embedding indexes of a corpus, exact top-k search, moments.
+        .target(name: "Retrieval", dependencies: ["Training", "Pipeline", "Media", "AudioFeatures", "Text", "CBLAS", "TensorCore"]),
         // Benchmarks: the reference workloads and their peers.
         .target(name: "Benchmarks", dependencies: ["Media", "AudioFeatures", "TensorCore", "NN", "Encoders", "Objectives"]),
         .executableTarget(
             name: "concord",
             dependencies: [
                 "Media", "AudioFeatures", "Corpora", "Synthesis", "Benchmarks", "TensorCore", "NN", "Pipeline", "Training", "Evaluation",
+                "Retrieval", "Text",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -73,6 +76,7 @@ let package = Package(
         .testTarget(name: "NNTests", dependencies: ["NN", "TensorCore", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "TestSupport"]),
         .testTarget(name: "TextTests", dependencies: ["Text"]),
+        .testTarget(name: "RetrievalTests", dependencies: ["Retrieval", "TensorCore", "TestSupport"]),
         .testTarget(name: "TrainingTests", dependencies: ["TestSupport", "TensorCore"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Media", "AudioFeatures", "Corpora", "Text", "TensorCore", "TestSupport"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "TensorCore", "TestSupport"]),

@@ -65,11 +65,3 @@ public struct VideoFeatures {
     public func row(_ i: Int) -> ArraySlice<Float> { values[(i * dimension)..<((i + 1) * dimension)] }
 }
 
-/// The model of a checkpoint: its trained weights, or (`randomInit`) the same architecture at
-/// the initialisation its config's seed gives — the baseline that training must beat.
-public func loadModel(checkpoint path: String, randomInit: Bool) throws -> (TrainModel, Checkpoint) {
-    let checkpoint = try Checkpoint(path: path)
-    let model = try TrainModel(config: checkpoint.config, vocabulary: checkpoint.vocabulary)
-    if !randomInit { try checkpoint.restore(model: model, optimizer: nil, path: path) }
-    return (model, checkpoint)
-}

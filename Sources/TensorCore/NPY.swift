@@ -87,6 +87,21 @@ public enum NPY {
         return (d, s)
     }
 
+    /// A float32 `.npy` file mapped into memory (not read): its bytes, shape and where the
+    /// values start. Throws, naming the file, when it is not float32 or shorter than its shape.
+    public static func mapFloat32(path: String) throws -> (data: Data, shape: [Int], offset: Int) {
+        let data: Data
+        do { data = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped) } catch {
+            throw ArrayFileError.unreadable(path, reason: "cannot open (\(error.localizedDescription))")
+        }
+        let (descr, shape, offset) = try parseHeader(data, path: path)
+        guard descr == Float.npyDescriptor else { throw ArrayFileError.unreadable(path, reason: "holds \(descr), not float32") }
+        guard data.count >= offset + 4 * shape.reduce(1, *) else {
+            throw ArrayFileError.unreadable(path, reason: "truncated: \(data.count - offset) bytes of values for shape \(shape)")
+        }
+        return (data, shape, offset)
+    }
+
     static func parseHeader(_ data: Data, path: String) throws -> (String, [Int], Int) {
         let bytes = [UInt8](data.prefix(12))
         guard bytes.count >= 10, bytes[0] == 0x93, Array(bytes[1..<6]) == Array("NUMPY".utf8) else {

@@ -54,6 +54,16 @@ public struct Checkpoint {
     }
 }
 
+/// The model of a checkpoint: its trained weights, or (`randomInit`) the same architecture at
+/// the initialisation its config's seed gives — the baseline that training must beat.
+public func loadModel(checkpoint path: String, randomInit: Bool) throws -> (TrainModel, Checkpoint) {
+    let checkpoint = try Checkpoint(path: path)
+    let model = try TrainModel(config: checkpoint.config, vocabulary: checkpoint.vocabulary)
+    if !randomInit { try checkpoint.restore(model: model, optimizer: nil, path: path) }
+    model.eval()
+    return (model, checkpoint)
+}
+
 public enum CheckpointError: Error, CustomStringConvertible {
     case notACheckpoint(String)
     case badConfig(String, String)

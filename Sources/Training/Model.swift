@@ -13,6 +13,7 @@ public final class TrainModel: Module {
     /// The text encoder's vocabulary (stored in checkpoints).
     public let vocabulary: Vocabulary?
     public let heads: Heads
+    let objectives: [(name: String, objective: TrainingObjective)]
 
     /// The objectives' heads by objective name.
     public final class Heads: Module {
@@ -45,6 +46,7 @@ public final class TrainModel: Module {
             (text, self.vocabulary) = (nil, nil)
         }
         heads = Heads()
+        objectives = config.objectives.map { ($0.name.replacingOccurrences(of: "-", with: "_"), objective(for: $0)) }
         super.init()
         for o in config.objectives {
             heads.items.append((o.name.replacingOccurrences(of: "-", with: "_"),
@@ -105,5 +107,30 @@ public final class Encodings {
         let t = model.audio!(batch.streams["audio"]!)
         cache["audio"] = t
         return t
+    }
+}
+
+extension TrainModel {
+    /// The joint spaces this model embeds into, by objective name, with their modalities
+    /// (e.g. `milnce`: video and text; `avnce`: video and audio).
+    public var jointSpaces: [(space: String, modalities: [Modality])] {
+        objectives.filter { !$0.objective.jointModalities.isEmpty }.map { ($0.name, $0.objective.jointModalities) }
+    }
+
+    /// L2-normalised embeddings `[B, D]` in `space` of a batch of one modality: video clips
+    /// `[B, 3, T, H, W]`, audio log-mels `[B, 1, 96, 64]` or token ids `[B, tokens]` (as floats).
+    /// Evaluation mode, no gradients.
+    public func embed(_ modality: Modality, _ input: Tensor, space: String) -> Tensor {
+        guard let o = objectives.first(where: { $0.name == space }), o.objective.jointModalities.contains(modality) else {
+            preconditionFailure("TrainModel.embed: no joint space '\(space)' with \(modality.rawValue)")
+        }
+        return Autograd.withoutGradients {
+            let encoded: Tensor = switch modality {
+            case .video: video!.features(input).globalAveragePooled()
+            case .audio: audio!(input)
+            case .text: text!(input.data.map { Int($0) }, batch: input.shape[0])
+            }
+            return o.objective.embed(modality, encoded, head: heads.head(space) as Module)
+        }
     }
 }

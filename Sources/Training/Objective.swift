@@ -13,6 +13,17 @@ public protocol TrainingObjective {
     func makeHead(videoWidth: Int, audioWidth: Int, rng: inout SeededRandom) -> Module
     /// The loss and named metrics (e.g. avc's accuracy).
     func loss(_ e: Encodings, head: Module, batch: Batch) -> (Tensor, [String: Double])
+    /// The modalities this objective maps into one joint space (for retrieval), and the
+    /// L2-normalised embedding `[B, D]` of encoder outputs `[B, width]` of one of them there.
+    var jointModalities: [Modality] { get }
+    func embed(_ modality: Modality, _ encoded: Tensor, head: Module) -> Tensor
+}
+
+extension TrainingObjective {
+    var jointModalities: [Modality] { [] }
+    func embed(_ modality: Modality, _ encoded: Tensor, head: Module) -> Tensor {
+        preconditionFailure("this objective has no joint space")
+    }
 }
 
 func objective(for c: TrainConfig.Objective) -> TrainingObjective {
@@ -56,6 +67,13 @@ struct AVNCETraining: TrainingObjective {
             return (LocalizedInfoNCE(temperature: temperature)(locations: locations, audio: a), [:])
         }
         return (SymmetricInfoNCE(temperature: temperature)(video: (h.video as! ProjectionHead)(e.video), audio: a), [:])
+    }
+
+    var jointModalities: [Modality] { localize ? [] : [.video, .audio] }
+
+    func embed(_ modality: Modality, _ encoded: Tensor, head: Module) -> Tensor {
+        let h = head as! Head
+        return modality == .audio ? h.audio(encoded) : (h.video as! ProjectionHead)(encoded)
     }
 }
 
@@ -124,5 +142,11 @@ struct MILNCETraining: TrainingObjective {
         // first `candidates` of each example's.
         let text = e.text(first: candidates).l2Normalized(axis: 1)
         return (MILNCE(temperature: temperature)(video: video, text: text), [:])
+    }
+
+    var jointModalities: [Modality] { [.video, .text] }
+
+    func embed(_ modality: Modality, _ encoded: Tensor, head: Module) -> Tensor {
+        modality == .text ? encoded.l2Normalized(axis: 1) : (head as! Linear)(encoded).l2Normalized(axis: 1)
     }
 }

@@ -1,0 +1,131 @@
+import AudioFeatures
+import Foundation
+import Pipeline
+import TensorCore
+
+/// One row of an index table: a window of a video (video, audio) or a narration line (text).
+public struct Segment: Codable, Equatable, Sendable {
+    public var video: String
+    public var path: String
+    public var start: Double
+    public var end: Double
+    public var modality: String
+    public var text: String?
+
+    public init(video: String, path: String, start: Double, end: Double, modality: String, text: String? = nil) {
+        (self.video, self.path, self.start, self.end, self.modality, self.text) = (video, path, start, end, modality, text)
+    }
+}
+
+/// `INDEX/index.json`: what made the index and what it holds.
+public struct IndexMetadata: Codable, Equatable, Sendable {
+    public var format = "concord-index"
+    public var version = 1
+    /// The checkpoint the embeddings come from, and the CRC-32 of its bytes.
+    public var checkpoint: String
+    public var checkpointCRC32: UInt32
+    public var frontEnd: FrontEnd
+    public var geometry: ClipGeometry
+    /// Window length and stride, seconds.
+    public var length: Double
+    public var stride: Double
+    /// Tables by name (`<modality>.<space>`): rows and dimension.
+    public var tables: [String: [Int]]
+    /// Media files embedded so far, in order.
+    public var videos: [String]
+
+    enum CodingKeys: String, CodingKey {
+        case format, version, checkpoint, geometry, length, stride, tables, videos
+        case checkpointCRC32 = "checkpoint_crc32"
+        case frontEnd = "front_end"
+    }
+}
+
+/// An embedding index (`concord embed`): per table `<modality>.<space>` an `.npy` matrix of
+/// L2-normalised embeddings `[rows, dim]` (memory-mapped when searched) and the rows' segments
+/// (`windows.jsonl` for video and audio tables, `narrations.jsonl` for text tables).
+public final class EmbeddingIndex: @unchecked Sendable {
+    public let directory: String
+    public let metadata: IndexMetadata
+    public let windows: [Segment]
+    public let narrations: [Segment]
+    private var mapped: [String: (data: Data, shape: [Int], offset: Int)] = [:]
+    private let lock = NSLock()
+
+    public static func path(_ directory: String, _ file: String) -> String { (directory as NSString).appendingPathComponent(file) }
+
+    /// Opens an index; throws, naming the file, when a file is missing or malformed.
+    public init(directory: String) throws {
+        self.directory = directory
+        let metaPath = Self.path(directory, "index.json")
+        guard let data = FileManager.default.contents(atPath: metaPath) else { throw IndexError.missing(metaPath) }
+        do { metadata = try JSONDecoder().decode(IndexMetadata.self, from: data) } catch {
+            throw IndexError.malformed(metaPath, "not a Concord index (\(error))")
+        }
+        guard metadata.format == "concord-index" && metadata.version == 1 else {
+            throw IndexError.malformed(metaPath, "not a version 1 Concord index")
+        }
+        windows = try Self.readSegments(Self.path(directory, "windows.jsonl"))
+        narrations = try Self.readSegments(Self.path(directory, "narrations.jsonl"))
+        for (name, shape) in metadata.tables {
+            let rows = name.hasPrefix("text.") ? narrations.count : windows.count
+            guard shape.first == rows else {
+                throw IndexError.malformed(Self.path(directory, name + ".npy"), "\(shape.first ?? 0) rows in the metadata for \(rows) segments")
+            }
+        }
+    }
+
+    static func readSegments(_ path: String) throws -> [Segment] {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw IndexError.missing(path) }
+        let decoder = JSONDecoder()
+        return try text.split(separator: "\n").enumerated().map { i, line in
+            do { return try decoder.decode(Segment.self, from: Data(line.utf8)) } catch {
+                throw IndexError.malformed(path, "line \(i + 1) is not a segment (a truncated file?)")
+            }
+        }
+    }
+
+    /// The tables holding `modality` (any space), by name.
+    public func tables(of modality: Modality) -> [String] {
+        metadata.tables.keys.filter { $0.hasPrefix(modality.rawValue + ".") }.sorted()
+    }
+
+    /// The segments of a table's rows.
+    public func segments(_ table: String) -> [Segment] { table.hasPrefix("text.") ? narrations : windows }
+
+    /// Runs `body` on a table's mapped matrix `[rows, dim]`.
+    public func withMatrix<T>(_ table: String, _ body: (UnsafePointer<Float>, _ rows: Int, _ dim: Int) throws -> T) throws -> T {
+        let path = Self.path(directory, table + ".npy")
+        lock.lock()
+        let m: (data: Data, shape: [Int], offset: Int)
+        if let cached = mapped[table] { m = cached } else {
+            do { m = try NPY.mapFloat32(path: path) } catch { lock.unlock(); throw error }
+            mapped[table] = m
+        }
+        lock.unlock()
+        guard m.shape.count == 2, m.shape == metadata.tables[table] else {
+            throw IndexError.malformed(path, "shape \(m.shape), the metadata says \(metadata.tables[table] ?? [])")
+        }
+        return try m.data.withUnsafeBytes { raw in
+            try body((raw.baseAddress! + m.offset).assumingMemoryBound(to: Float.self), m.shape[0], m.shape[1])
+        }
+    }
+}
+
+public enum IndexError: Error, CustomStringConvertible {
+    case missing(String)
+    case malformed(String, String)
+    case otherCheckpoint(String, String)
+    case noTable(String)
+    case badQuery(String)
+
+    public var description: String {
+        switch self {
+        case .missing(let p): "\(p): missing (make the index with concord embed)"
+        case .malformed(let p, let why): "\(p): \(why)"
+        case .otherCheckpoint(let index, let why): "\(index): \(why)"
+        case .noTable(let why): why
+        case .badQuery(let why): why
+        }
+    }
+}

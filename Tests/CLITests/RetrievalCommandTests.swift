@@ -1,0 +1,78 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// `concord embed` and `concord search` on the committed narrated corpus with a small
+/// milnce-trained checkpoint: what they write and print, continuing and adding, and bad input.
+@Suite(.serialized) struct RetrievalCommandTests {
+    static let corpus = repositoryRoot + "/corpora/narrated-howto"
+
+    func trained(_ name: String, seed: Int = 0) throws -> String {
+        let out = makeTemporaryDirectory("retrieval-\(name)")
+        let r = try runConcord(["train", "--config", repositoryRoot + "/configs/milnce.yaml", "corpus=" + Self.corpus, "out=" + out,
+                                "steps=4", "video.width=8", "batch_size=4", "seed=\(seed)"])
+        #expect(r.status == 0, "\(r.stderr)")
+        return out + "/checkpoint.safetensors"
+    }
+
+    func json(_ r: ProcessResult) throws -> [String: Any] {
+        try #require(JSONSerialization.jsonObject(with: r.stdout) as? [String: Any])
+    }
+
+    @Test func embedThenSearchByText() throws {
+        let checkpoint = try trained("a")
+        let index = makeTemporaryDirectory("index") + "/index"
+        // Half the corpus first (the train split), then the rest is added to the same index.
+        let first = try runConcord(["embed", "--checkpoint", checkpoint, Self.corpus, "--split", "train", "--out", index])
+        #expect(first.status == 0, "\(first.stderr)")
+        #expect(first.stderr.contains("videos/s"), "progress: \(first.stderr)")
+        let all = try runConcord(["embed", "--checkpoint", checkpoint, Self.corpus, "--out", index])
+        #expect(all.status == 0, "\(all.stderr)")
+        let meta = try #require(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: index + "/index.json"))) as? [String: Any])
+        let manifestLines = try String(contentsOfFile: Self.corpus + "/manifest.jsonl", encoding: .utf8).split(separator: "\n").count
+        #expect((meta["videos"] as? [String])?.count == manifestLines, "every video once")
+        let tables = try #require(meta["tables"] as? [String: [Int]])
+        #expect(Set(tables.keys) == ["video.milnce", "text.milnce"] && tables["video.milnce"]?[1] == 256)
+        let windows = try String(contentsOfFile: index + "/windows.jsonl", encoding: .utf8).split(separator: "\n")
+        #expect(windows.count == tables["video.milnce"]?[0])
+
+        let r = try runConcord(["search", "--index", index, "--text", "stir the mixture", "--top", "3", "--json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let moments = try #require(try json(r)["moments"] as? [[String: Any]])
+        #expect(moments.count == 3)
+        let scores = moments.compactMap { $0["score"] as? Double }
+        #expect(scores == scores.sorted(by: >), "best first")
+        let texts = try runConcord(["search", "--index", index, "--text", "stir the mixture", "--modality", "text", "--top", "1", "--json"])
+        let best = try #require((try json(texts)["moments"] as? [[String: Any]])?.first?["narration"] as? String)
+        #expect(!best.isEmpty)
+        let table = try runConcord(["search", "--index", index, "--text", "stir the mixture xyzzy", "--top", "2"])
+        #expect(table.status == 0 && table.stdoutText.contains("rank") && table.stderr.contains("xyzzy"), "\(table.stderr)")
+    }
+
+    @Test func badQueriesAndIndexesAreClearErrors() throws {
+        let checkpoint = try trained("b"), other = try trained("c", seed: 1)
+        let index = makeTemporaryDirectory("index-bad") + "/index"
+        #expect(try runConcord(["embed", "--checkpoint", checkpoint, Self.corpus, "--split", "test", "--out", index]).status == 0)
+        let before = try Data(contentsOf: URL(fileURLWithPath: index + "/video.milnce.npy"))
+        for (arguments, expected) in [
+            (["search", "--index", index, "--text", "  ,, "], "no words"),
+            (["search", "--index", index, "--text", "xyzzy plugh"], "none of the words"),
+            (["search", "--index", index, "--checkpoint", other, "--text", "stir"], "another checkpoint"),
+            (["search", "--index", index, "--audio", Self.corpus + "/videos/narrated-howto-0000.mp4"], "cannot match audio"),
+            (["embed", "--checkpoint", other, Self.corpus, "--out", index], "another checkpoint"),
+            (["embed", "--checkpoint", checkpoint, Self.corpus, "--out", index, "--stride", "0.5"], "windows of"),
+        ] {
+            let r = try runConcord(arguments)
+            #expect(r.status != 0 && r.stderr.contains(expected), "\(arguments.dropFirst(3)): \(r.stderr)")
+        }
+        #expect(try Data(contentsOf: URL(fileURLWithPath: index + "/video.milnce.npy")) == before, "nothing overwritten")
+        // A truncated matrix and a missing segment file name the file.
+        let npy = index + "/video.milnce.npy"
+        truncate(npy, off_t(before.count - 512))
+        let truncated = try runConcord(["search", "--index", index, "--text", "stir"])
+        #expect(truncated.status != 0 && truncated.stderr.contains(npy) && truncated.stderr.contains("truncated"), "\(truncated.stderr)")
+        try FileManager.default.removeItem(atPath: index + "/windows.jsonl")
+        let missing = try runConcord(["search", "--index", index, "--text", "stir"])
+        #expect(missing.status != 0 && missing.stderr.contains("windows.jsonl"), "\(missing.stderr)")
+    }
+}

@@ -1,0 +1,36 @@
+import Foundation
+import Retrieval
+import TensorCore
+import Testing
+
+struct ExactSearchTests {
+    /// Top-k over several blocks equals a full sort of the scores.
+    @Test func topKEqualsSortingAllScores() {
+        var rng = SeededRandom(seed: 4)
+        let (n, d, q, k) = (ExactSearch.blockRows * 2 + 123, 16, 5, 10)
+        let base = Tensor.normal([n, d], rng: &rng).l2Normalized(axis: 1), queries = Tensor.normal([q, d], rng: &rng).l2Normalized(axis: 1)
+        let hits = base.data.withUnsafeBufferPointer { b in
+            queries.data.withUnsafeBufferPointer { qs in
+                ExactSearch.topK(queries: qs.baseAddress!, count: q, base: b.baseAddress!, rows: n, dimension: d, k: k)
+            }
+        }
+        for i in 0..<q {
+            let scores = (0..<n).map { r in (0..<d).reduce(Float(0)) { $0 + queries.data[i * d + $1] * base.data[r * d + $1] } }
+            let expected = scores.indices.sorted { scores[$0] > scores[$1] }.prefix(k)
+            #expect(hits[i].map(\.row) == Array(expected), "query \(i)")
+            #expect(zip(hits[i], expected).allSatisfy { abs($0.score - scores[$1]) < 1e-5 })
+        }
+    }
+}
+
+struct MomentTests {
+    /// Hits on windows that touch or overlap in one video become one moment scored by its best
+    /// window; separate stretches and other videos stay apart; moments best first.
+    @Test func adjacentWindowsMerge() {
+        func w(_ video: String, _ start: Double) -> Segment { Segment(video: video, path: video + ".mp4", start: start, end: start + 1, modality: "window") }
+        let segments = [w("a", 0), w("a", 1), w("a", 5), w("b", 1), w("a", 2)]
+        let hits = [Hit(row: 1, score: 0.9), Hit(row: 3, score: 0.8), Hit(row: 0, score: 0.7), Hit(row: 2, score: 0.6), Hit(row: 4, score: 0.5)]
+        let moments = Searcher.merge(hits, segments: segments)
+        #expect(moments.map { "\($0.video) \($0.start)-\($0.end) \($0.score)" } == ["a 0.0-3.0 0.9", "b 1.0-2.0 0.8", "a 5.0-6.0 0.6"])
+    }
+}
