@@ -57,7 +57,7 @@ let package = Package(
         // Retrieval: embedding indexes of a corpus, exact top-k search, moments.
         .target(name: "Retrieval", dependencies: ["Training", "Pipeline", "Media", "AudioFeatures", "Text", "CBLAS", "TensorCore"]),
         // Benchmarks: the reference workloads and their peers.
-        .target(name: "Benchmarks", dependencies: ["Media", "AudioFeatures", "TensorCore", "NN", "Encoders", "Objectives"]),
+        .target(name: "Benchmarks", dependencies: ["Media", "AudioFeatures", "TensorCore", "NN", "Encoders", "Objectives", "Retrieval"]),
         .executableTarget(
             name: "concord",
             dependencies: [
@@ -76,7 +76,7 @@ let package = Package(
         .testTarget(name: "NNTests", dependencies: ["NN", "TensorCore", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "TestSupport"]),
         .testTarget(name: "TextTests", dependencies: ["Text"]),
-        .testTarget(name: "RetrievalTests", dependencies: ["Retrieval", "TensorCore", "TestSupport"]),
+        .testTarget(name: "RetrievalTests", dependencies: ["Retrieval", "Corpora", "TensorCore", "TestSupport"]),
         .testTarget(name: "TrainingTests", dependencies: ["TestSupport", "TensorCore"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Media", "AudioFeatures", "Corpora", "Text", "TensorCore", "TestSupport"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "TensorCore", "TestSupport"]),

@@ -198,10 +198,13 @@ public struct TrainConfig: Codable, Equatable, Sendable {
         return String(decoding: (try? encoder.encode(self)) ?? Data(), as: UTF8.self)
     }
 
+    /// A config stored by `json`; keys added since it was written take their defaults, so
+    /// older checkpoints stay readable.
     public static func fromJSON(_ text: String) throws -> TrainConfig {
-        let decoder = JSONDecoder()
-        decoder.keyDecodingStrategy = .convertFromSnakeCase
-        return try decoder.decode(TrainConfig.self, from: Data(text.utf8))
+        guard let tree = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else {
+            throw ConfigError.invalid("stored config", "not a JSON object")
+        }
+        return try decode(tree, source: "stored config")
     }
 }
 

@@ -17,11 +17,13 @@ struct BenchCommand: ParsableCommand {
         peer: the ffmpeg CLI doing the same work) and clips (100 random 0.96 s clips: 8 frames at 112x112 \
         and 15360 audio samples and their 96x64 log-mel each), step-avc and step-video-contrastive (one \
         optimizer step of the reference training workloads at batch 16, in samples per second and peak \
-        resident memory; peer: PyTorch through ../shared/peers/step_bench.py with --python and --peers). \
+        resident memory; peer: PyTorch through ../shared/peers/step_bench.py with --python and --peers), \
+        search (exact top-10 by inner product of 100 queries over 1,000,000 x 256 unit vectors, seconds per \
+        batch; peer: faiss IndexFlatIP through ../shared/peers/search_bench.py). \
         Figures are medians of --reps runs (step workloads: of --steps steps after 3 warm-up steps).
         """)
 
-    @Argument(help: "gemm, conv, logmel, decode, clips or all.")
+    @Argument(help: "gemm, conv, logmel, decode, clips, search, step-avc, step-video-contrastive or all.")
     var workload: String
 
     @Option(help: "The media file to use (default: a 60 s 640x360 H.264+AAC file made once in the temporary folder).")
@@ -58,7 +60,7 @@ struct BenchCommand: ParsableCommand {
 
     func run() throws {
         global.apply()
-        let known = ["decode", "clips", "logmel", "gemm", "conv"] + StepBenchmarks.workloads
+        let known = ["decode", "clips", "logmel", "gemm", "conv", "search"] + StepBenchmarks.workloads
         let selected = workload == "all" ? known : [workload]
         guard selected.allSatisfy(known.contains) else {
             throw ValidationError("unknown workload '\(workload)' (known: \(known.joined(separator: ", ")), all)")
@@ -66,6 +68,11 @@ struct BenchCommand: ParsableCommand {
         var results: [BenchmarkResult] = []
         if selected.contains("logmel") {
             let result = try benchLogmel()
+            results.append(result)
+            if json { try printJSONLine(result) }
+        }
+        if selected.contains("search") {
+            let result = try benchSearch()
             results.append(result)
             if json { try printJSONLine(result) }
         }
@@ -183,6 +190,39 @@ struct BenchCommand: ParsableCommand {
                 result.peerValue = rate
                 result.speedup = result.value / rate
                 if let rss = object["peak_rss_mb"] as? Double { result.detail["peer_peak_rss_mb"] = String(rss) }
+            }
+        }
+        return result
+    }
+
+    /// `search`: seconds per batch of 100 exact top-10 queries over 1,000,000 x 256 unit
+    /// vectors; peer: faiss's IndexFlatIP through `peers/search_bench.py` (its best setting).
+    func benchSearch() throws -> BenchmarkResult {
+        if !json { note("search: making 1,000,000 x 256 unit vectors…") }
+        let (seconds, selfHit) = SearchBenchmarks.time(reps: reps)
+        var result = BenchmarkResult(workload: "search", value: median(seconds), unit: "s", threads: Threads.count,
+                                     peakRSSMB: peakResidentMegabytes(), repetitions: seconds,
+                                     detail: ["rows": String(SearchBenchmarks.rows), "dimension": String(SearchBenchmarks.dimension),
+                                              "queries": String(SearchBenchmarks.queries), "k": String(SearchBenchmarks.k),
+                                              "top1_is_source": String(selfHit),
+                                              "peer_reference": "faiss 1.15 IndexFlatIP, 2 threads, this machine kind: about 0.46 s a batch at its best setting; the product alone about 0.3 s"])
+        if !noPeer, let python, let relativePeers = peers {
+            let peers = URL(fileURLWithPath: relativePeers).standardizedFileURL.path
+            note("running the faiss peer (\(peers)/search_bench.py)…")
+            // The script's advice: the faiss wheel's OpenBLAS does not know this CPU without it.
+            setenv("OPENBLAS_CORETYPE", "SkylakeX", 1)
+            let output = try runPeer(python, [peers + "/search_bench.py", "--reps", String(reps), "--threads", String(Threads.count)],
+                                     threads: Threads.count, directory: peers).map { String(decoding: $0, as: UTF8.self) } ?? ""
+            if let line = output.split(separator: "\n").last(where: { $0.hasPrefix("{") }),
+               let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+               let faissDefault = object["faiss_ms_per_batch"] as? Double, let faissBLAS = object["faiss_blas20_ms_per_batch"] as? Double {
+                let best = min(faissDefault, faissBLAS) / 1000
+                result.peer = "faiss IndexFlatIP, best of its two settings (\(peers)/search_bench.py)"
+                result.peerValue = best
+                result.speedup = best / result.value
+                result.detail["peer_faiss_default_s"] = String(faissDefault / 1000)
+                result.detail["peer_faiss_blas_s"] = String(faissBLAS / 1000)
+                if let numpy = object["numpy_ms_per_batch"] as? Double { result.detail["peer_numpy_s"] = String(numpy / 1000) }
             }
         }
         return result

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Retrieval
 import Corpora
 import Evaluation
 import Foundation
@@ -9,16 +10,20 @@ import Training
 struct EvalCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "eval",
-        abstract: "Evaluate a checkpoint's encoders (linear probe, kNN, audio-visual correspondence).",
+        abstract: "Evaluate a checkpoint's encoders (linear probe, kNN, audio-visual correspondence, cross-modal retrieval).",
         discussion: """
         linear: frozen features (a video's feature = mean of --clips uniformly spaced clips), logistic \
         regression on the train split, top-1 on the test split. knn: weighted cosine kNN (k 20, \
         temperature 0.07). avc: correspondence accuracy of the avc head on balanced held-out pairs \
-        (each clip with its own audio and with another video's). --random-init evaluates the same \
+        (each clip with its own audio and with another video's). retrieval: on the step segments of the \
+        test split of a narrated corpus (spans and canonical step texts from the annotations), text->video \
+        and video->text (milnce/nce space), audio->video and video->audio (avnce space): each query's one \
+        relevant item is its own segment; a segment's video or audio embedding is the mean of the index \
+        windows centred in it; R@1/5/10, median and mean rank. --random-init evaluates the same \
         architecture at its initialisation (the baseline). Writes one JSON result with the protocol.
         """)
 
-    @Argument(help: "linear, knn or avc.")
+    @Argument(help: "linear, knn, avc or retrieval.")
     var protocolName: String
 
     @Option(help: "The training checkpoint (checkpoint.safetensors).")
@@ -51,6 +56,9 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "Write the JSON result here (it is printed as well).")
     var out: String?
 
+    @Option(help: "retrieval: an index of the test split made by concord embed with this checkpoint (default: made in a temporary folder).")
+    var index: String?
+
     @Option(help: "Seed of the avc negatives and the probe's initialisation.")
     var seed: UInt64 = 0
 
@@ -58,8 +66,8 @@ struct EvalCommand: ParsableCommand {
 
     func run() throws {
         global.apply()
-        guard ["linear", "knn", "avc"].contains(protocolName) else {
-            throw ValidationError("unknown protocol '\(protocolName)' (known: linear, knn, avc)")
+        guard ["linear", "knn", "avc", "retrieval"].contains(protocolName) else {
+            throw ValidationError("unknown protocol '\(protocolName)' (known: linear, knn, avc, retrieval)")
         }
         let (model, ckpt) = try loadModel(checkpoint: checkpoint, randomInit: randomInit)
         let corpusPath = corpus ?? ckpt.config.corpus
@@ -71,7 +79,32 @@ struct EvalCommand: ParsableCommand {
             "clip": ["duration": geometry.duration, "frames": geometry.frames, "size": geometry.size, "sample_rate": geometry.sampleRate],
         ]
         var problems: [CorpusProblem] = []
-        if protocolName == "avc" {
+        if protocolName == "retrieval" {
+            guard !randomInit else { throw ValidationError("retrieval evaluates the checkpoint's joint spaces; --random-init is not supported") }
+            let segments = try RetrievalEvaluation.stepSegments(corpus: corpus, split: testSplit)
+            guard !segments.isEmpty else { throw ValidationError("\(corpusPath): no step segments in split '\(testSplit)' (retrieval needs a narrated-howto corpus)") }
+            var directory = index
+            if directory == nil {
+                let temporary = NSTemporaryDirectory() + "concord-eval-index-\(UUID().uuidString)"
+                let (videos, p) = try EmbedCommand.videos([corpusPath], split: testSplit)
+                problems += p
+                var line: ProgressLine?
+                try IndexBuilder(checkpoint: checkpoint).build(videos: videos, out: temporary) { event in
+                    if case .progress(let done, let total) = event {
+                        if line == nil { line = ProgressLine("embedding the \(testSplit) split", total: total, unit: "videos") }
+                        line?.update(done)
+                    }
+                }
+                directory = temporary
+            }
+            defer { if index == nil, let directory { try? FileManager.default.removeItem(atPath: directory) } }
+            let embedded = try EmbeddingIndex(directory: directory!)
+            let metrics = try RetrievalEvaluation.evaluate(index: embedded, model: model, segments: segments)
+            guard !metrics.isEmpty else { throw ValidationError("\(checkpoint): no joint space with video (train milnce, nce or avnce)") }
+            let encoded = try JSONSerialization.jsonObject(with: JSONEncoder().encode(metrics))
+            result.merge(["test_split": testSplit, "segments": segments.count, "results": encoded,
+                          "design": "queries and gallery are the step segments of the split; query i's one relevant item is segment i; segment embedding = mean of the index windows (\(embedded.metadata.length) s every \(embedded.metadata.stride) s) centred in it; chance R@10 = 10 / segments"]) { a, _ in a }
+        } else if protocolName == "avc" {
             result["split"] = testSplit
             let (accuracy, pairs, p) = try correspondenceAccuracy(model: model, corpus: corpus, split: testSplit, clips: clips,
                                                                   geometry: geometry, seed: seed)

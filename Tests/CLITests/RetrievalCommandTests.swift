@@ -47,6 +47,20 @@ import TestSupport
         #expect(!best.isEmpty)
         let table = try runConcord(["search", "--index", index, "--text", "stir the mixture xyzzy", "--top", "2"])
         #expect(table.status == 0 && table.stdoutText.contains("rank") && table.stderr.contains("xyzzy"), "\(table.stderr)")
+
+        // eval retrieval: the test split's step segments, both text directions, with the protocol.
+        let evaluated = try runConcord(["eval", "retrieval", "--checkpoint", checkpoint])
+        #expect(evaluated.status == 0, "\(evaluated.stderr)")
+        let result = try json(evaluated)
+        #expect(result["protocol"] as? String == "retrieval" && (result["design"] as? String)?.contains("chance") == true)
+        let metrics = try #require(result["results"] as? [String: [String: Any]])
+        #expect(Set(metrics.keys) == ["text->video", "video->text"])
+        let segments = try #require(result["segments"] as? Int)
+        for (direction, m) in metrics {
+            #expect(m["queries"] as? Int == segments && m["gallery"] as? Int == segments, "\(direction)")
+            let (r1, r10) = (try #require(m["R@1"] as? Double), try #require(m["R@10"] as? Double))
+            #expect(0 <= r1 && r1 <= r10 && r10 <= 1, "\(direction) \(m)")
+        }
     }
 
     @Test func badQueriesAndIndexesAreClearErrors() throws {

@@ -1,7 +1,9 @@
+import Corpora
 import Foundation
 import Retrieval
 import TensorCore
 import Testing
+import TestSupport
 
 struct ExactSearchTests {
     /// Top-k over several blocks equals a full sort of the scores.
@@ -32,5 +34,26 @@ struct MomentTests {
         let hits = [Hit(row: 1, score: 0.9), Hit(row: 3, score: 0.8), Hit(row: 0, score: 0.7), Hit(row: 2, score: 0.6), Hit(row: 4, score: 0.5)]
         let moments = Searcher.merge(hits, segments: segments)
         #expect(moments.map { "\($0.video) \($0.start)-\($0.end) \($0.score)" } == ["a 0.0-3.0 0.9", "b 1.0-2.0 0.8", "a 5.0-6.0 0.6"])
+    }
+}
+
+struct RetrievalMetricTests {
+    /// Ranks of the relevant (diagonal) items: 1, 3 (two scored higher), 2 (a tie does not
+    /// count against it, one higher does).
+    @Test func ranksAndRecalls() {
+        let scores: [Float] = [0.9, 0.1, 0.2,
+                               0.8, 0.3, 0.7,
+                               0.5, 0.6, 0.5]
+        let m = RankMetrics(scores: scores, queries: 3, gallery: 3)
+        #expect(m.r1 == 1.0 / 3 && m.r5 == 1 && m.r10 == 1)
+        #expect(m.medianRank == 2 && m.meanRank == 2)
+    }
+
+    @Test func stepSegmentsComeFromTheAnnotations() throws {
+        let corpus = try Corpus(path: repositoryRoot + "/corpora/narrated-howto")
+        let segments = try RetrievalEvaluation.stepSegments(corpus: corpus, split: "test")
+        #expect(!segments.isEmpty)
+        for s in segments { #expect(s.end > s.start && !s.text.isEmpty, "\(s)") }
+        #expect(throws: IndexError.self) { try RetrievalEvaluation.stepSegments(corpus: Corpus(path: repositoryRoot + "/corpora/sounding-objects"), split: "test") }
     }
 }
