@@ -122,9 +122,22 @@ public final class Trainer {
                                                   + "(make it again with concord prepare, or use the cache's geometry)")
         }
         var problems: [CorpusProblem] = []
-        let videos = cache.videos(split: config.split).filter { v in
-            let missing = needs.contains(.video) && !v.hasVideo ? "video" : needs.contains(.audio) && !v.hasAudio ? "audio" : nil
-            if let missing { problems.append(CorpusProblem(file: v.path, problem: "no \(missing) stream in the cache (this objective needs it)")) }
+        var cached = cache.videos(split: config.split)
+        if needs.contains(.text) {
+            // Narrations are not in the cache: they come from the corpus's side files.
+            let corpus = try Corpus(path: config.corpus)
+            let entries = Dictionary(corpus.entries.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+            for i in cached.indices {
+                guard let n = entries[cached[i].id]?.narration else { continue }
+                do { cached[i].narrations = try Subtitles.read(path: corpus.resolve(n)) } catch {
+                    problems.append(CorpusProblem(file: corpus.resolve(n), problem: "\(error)"))
+                }
+            }
+        }
+        let videos = cached.filter { v in
+            let missing = needs.contains(.video) && !v.hasVideo ? "video" : needs.contains(.audio) && !v.hasAudio ? "audio"
+                : needs.contains(.text) && v.narrations.isEmpty ? "narration" : nil
+            if let missing { problems.append(CorpusProblem(file: v.path, problem: "no \(missing) in the cache or corpus (this objective needs it)")) }
             return missing == nil
         }
         return (videos, problems, cache)

@@ -3,6 +3,7 @@ import Corpora
 import Foundation
 import Media
 import Pipeline
+import Retrieval
 import Evaluation
 import Synthesis
 import Training
@@ -29,6 +30,12 @@ struct DemoCommand: ParsableCommand {
 
     @Option(help: "Random seed.")
     var seed: UInt64 = 0
+
+    @Option(name: .customLong("narrated-videos"), help: "Narrated videos for the MIL-NCE and text-search part (0 skips it).")
+    var narratedVideos: Int = 40
+
+    @Option(name: .customLong("narrated-steps"), help: "Training steps of milnce.")
+    var narratedSteps: Int = 150
 
     @OptionGroup var global: GlobalOptions
 
@@ -71,6 +78,7 @@ struct DemoCommand: ParsableCommand {
                   + "audio [\(audio.count)] rms \(String(format: "%.3f", rms))")
         }
         if steps > 0 { try trainAndEvaluate(folder) }
+        if narratedVideos > 0 && narratedSteps > 0 { try narratedSearch((folder as NSString).appendingPathComponent("narrated")) }
         print("done: the corpus is in \(folder) (concord inspect \(folder))")
     }
 
@@ -120,5 +128,49 @@ struct DemoCommand: ParsableCommand {
             }
         }
         print("   (concord eval linear|knn --checkpoint \(trainer.checkpointPath) [--random-init] gives each figure with its protocol)")
+    }
+
+    /// Steps 7–9: a narrated corpus, milnce on it, an index of every video, and text queries.
+    func narratedSearch(_ folder: String) throws {
+        print("7. synthesising a narrated-howto corpus of \(narratedVideos) videos in \(folder)")
+        let progress = ProgressLine("   synth", total: narratedVideos, unit: "videos")
+        _ = try Synthesizer.run(try Synthesizer.recipe(named: "narrated-howto"), options: SynthOptions(videos: narratedVideos, seed: seed),
+                                folder: folder) { done, _ in progress.update(done) }
+        let runFolder = (folder as NSString).appendingPathComponent("run")
+        var config = TrainConfig(corpus: folder, objectives: [TrainConfig.Objective(name: "milnce")])
+        config.out = runFolder
+        config.video = TrainConfig.Encoder(preset: "r2plus1d-tiny", width: width)
+        config.optimizer.lr = 0.05
+        config.optimizer.warmupSteps = min(10, narratedSteps / 10)
+        config.steps = narratedSteps
+        config.seed = Int(seed)
+        config.checkpointEvery = narratedSteps
+        print("8. training milnce (each clip against its 4 nearest narration lines; video width \(width), \(narratedSteps) steps)")
+        print("   same as: concord train --config configs/milnce.yaml corpus=\(folder) out=\(runFolder) video.width=\(width) steps=\(narratedSteps) seed=\(seed)")
+        let trainer = try Trainer(config: config)
+        let trainProgress = TrainProgress(total: narratedSteps)
+        try trainer.run { trainProgress.handle($0) }
+
+        let index = (folder as NSString).appendingPathComponent("index")
+        print("9. embedding every video in 0.96 s windows and searching them by text (concord embed, concord search)")
+        let (videos, _) = try EmbedCommand.videos([folder], split: nil)
+        let embedProgress = ProgressLine("   embed", total: videos.count, unit: "videos")
+        try IndexBuilder(checkpoint: trainer.checkpointPath).build(videos: videos, out: index) { event in
+            if case .progress(let done, _) = event { embedProgress.update(done) }
+        }
+        let searcher = try Searcher(index: index, checkpoint: trainer.checkpointPath)
+        let (space, table) = try searcher.space(query: .text, target: .video)
+        var queries: [String] = []
+        for s in try RetrievalEvaluation.stepSegments(corpus: try Corpus(path: folder), split: "test") where !queries.contains(s.text) {
+            queries.append(s.text)
+        }
+        for query in queries.prefix(3) {
+            print("   \"\(query)\"")
+            for (i, m) in try searcher.search(try searcher.embed(text: query, space: space).embedding, table: table, top: 3).enumerated() {
+                print("     \(i + 1). " + pad(m.video, 22) + String(format: "%5.2f–%-5.2f s  score %.3f  ", m.start, m.end, m.score)
+                      + "narration nearby: \(m.narration ?? "-")")
+            }
+        }
+        print("   (concord search --index \(index) --text \"...\" asks your own; concord eval retrieval --checkpoint \(trainer.checkpointPath) measures R@K)")
     }
 }

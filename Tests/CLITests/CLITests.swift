@@ -161,7 +161,8 @@ import Testing
 
     @Test func demoRuns() throws {
         let dir = makeTemporaryDirectory("cli-demo")
-        let r = try runConcord(["demo", "--videos", "16", "--steps", "3", "--width", "8", "--clips", "2", "--out", dir])
+        let r = try runConcord(["demo", "--videos", "16", "--steps", "3", "--width", "8", "--clips", "2", "--narrated-videos", "8",
+                                "--narrated-steps", "3", "--out", dir])
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stdoutText.contains("16 videos"))
         #expect(r.stdoutText.contains("frames [8, 112, 112, 3]"))
@@ -170,5 +171,8 @@ import Testing
         for row in ["video    linear", "video    knn", "audio    linear", "audio    knn"] {
             #expect(r.stdoutText.contains(row), "no '\(row)' row: \(r.stdoutText)")
         }
+        // The narrated part: milnce, an index, and text queries answered with moments.
+        #expect(FileManager.default.fileExists(atPath: dir + "/narrated/index/video.milnce.npy"))
+        #expect(r.stdoutText.contains("narration nearby"), "\(r.stdoutText)")
     }
 }

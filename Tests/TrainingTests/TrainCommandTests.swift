@@ -81,6 +81,12 @@ import TestSupport
         #expect(l.suffix(7).reduce(0, +) < l.prefix(7).reduce(0, +), "losses from the cache: \(l)")
         let mismatch = try train("avnce", ["steps=2", "out=" + out, "cache=" + cache, "clip.short_side=144"])
         #expect(mismatch.status != 0 && mismatch.stderr.contains(cache) && mismatch.stderr.contains("geometry"), "\(mismatch.stderr)")
+
+        // Text objectives read the clips from the cache and the narrations from the corpus.
+        let narrated = makeTemporaryDirectory("cache-narrated") + "/cache"
+        #expect(try runConcord(["prepare", repositoryRoot + "/corpora/narrated-howto", "--out", narrated]).status == 0)
+        let text = try train("milnce", ["steps=3", "out=" + makeTemporaryDirectory("train-cached-milnce"), "cache=" + narrated])
+        #expect(text.status == 0 && !text.stderr.contains("skipping"), "\(text.stderr)")
     }
 
     /// A trained checkpoint's `video.*` and `audio.*` tensors, with the prefix stripped, are the
