@@ -31,19 +31,22 @@ public enum ExactSearch {
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(q), Int32(rows), Int32(d), 1,
                             queries, Int32(d), base + first * d, Int32(d), 0, s.baseAddress!, Int32(rows))
             }
-            let block = SharedPointer(scores.withUnsafeBufferPointer { $0.baseAddress! })
-            let results = Slots(best)
-            Threads.parallelFor(q, work: q * rows, minimumWork: 1 << 18) { i in
-                var top = results[i]
-                let row = block + i * rows
-                var threshold = top.count == k ? top[k - 1].score : -Float.infinity
-                for j in 0..<rows where row[j] > threshold {
-                    insert(Hit(row: first + j, score: row[j]), into: &top, k: k)
-                    if top.count == k { threshold = top[k - 1].score }
+            scores.withUnsafeBufferPointer { s in
+                best.withUnsafeMutableBufferPointer { b in
+                    // Each worker replaces its own queries' lists (distinct elements of `best`).
+                    let block = SharedPointer(s.baseAddress!), results = SharedPointer(b.baseAddress!)
+                    Threads.parallelFor(q, work: q * rows, minimumWork: 1 << 18) { i in
+                        var top = results[i]
+                        let row = block + i * rows
+                        var threshold = top.count == k ? top[k - 1].score : -Float.infinity
+                        for j in 0..<rows where row[j] > threshold {
+                            insert(Hit(row: first + j, score: row[j]), into: &top, k: k)
+                            if top.count == k { threshold = top[k - 1].score }
+                        }
+                        results[i] = top
+                    }
                 }
-                results[i] = top
             }
-            best = results.values
         }
         return best
     }
@@ -57,15 +60,4 @@ public enum ExactSearch {
         top.insert(hit, at: at)
         if top.count > k { top.removeLast() }
     }
-}
-
-/// Per-query results that parallel workers replace, one slot each.
-final class Slots<T>: @unchecked Sendable {
-    private var items: [T]
-    init(_ items: [T]) { self.items = items }
-    subscript(i: Int) -> T {
-        get { items[i] }
-        set { items[i] = newValue }
-    }
-    var values: [T] { items }
 }

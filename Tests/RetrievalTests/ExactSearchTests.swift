@@ -6,10 +6,10 @@ import Testing
 import TestSupport
 
 struct ExactSearchTests {
-    /// Top-k over several blocks equals a full sort of the scores.
+    /// Top-k over several blocks (queries spread over the threads) equals a full sort of the scores.
     @Test func topKEqualsSortingAllScores() {
         var rng = SeededRandom(seed: 4)
-        let (n, d, q, k) = (ExactSearch.blockRows * 2 + 123, 16, 5, 10)
+        let (n, d, q, k) = (ExactSearch.blockRows * 2 + 123, 16, 40, 10)  // 40 queries: the threaded path
         let base = Tensor.normal([n, d], rng: &rng).l2Normalized(axis: 1), queries = Tensor.normal([q, d], rng: &rng).l2Normalized(axis: 1)
         let hits = base.data.withUnsafeBufferPointer { b in
             queries.data.withUnsafeBufferPointer { qs in
