@@ -9,12 +9,18 @@ public struct Hit: Equatable, Sendable {
     public init(row: Int, score: Float) { (self.row, self.score) = (row, score) }
 }
 
-/// Exact top-k by inner product (cosine for unit vectors), by blocks: the scores of all queries
-/// against a block of rows are one sgemm, then each query's running top-k takes the block's
-/// scores above its current k-th best.
+/// Exact top-k by inner product (cosine for unit vectors). The rows are split into one
+/// contiguous share per thread; each thread scores all queries against a block of its rows
+/// with a single-threaded sgemm, then keeps each query's running top-k from the block's
+/// scores above its current k-th best (checked sixteen at a time); the threads' lists are
+/// merged at the end.
+///
+/// NOTE: OpenBLAS runs single-threaded during a search (restored after): two threads each
+/// multiplying and scanning their own rows keep both cores busy, where one threaded sgemm
+/// followed by a scan leaves one idle half the time.
 public enum ExactSearch {
-    /// Rows of the base per block (the score block `[queries, blockRows]` stays in cache).
-    public static let blockRows = 8192
+    /// Base rows per block (a block's scores for 100 queries, 400 KB, stay in L2).
+    public static let blockRows = 1024
 
     /// For each query of `queries: [q, d]` the `k` rows of `base: [n, d]` with the largest
     /// inner product, best first (ties: the lower row first).
@@ -23,33 +29,62 @@ public enum ExactSearch {
         precondition(q > 0 && d > 0 && k > 0, "ExactSearch.topK: need queries, a dimension and k > 0 (got \(q), \(d), \(k))")
         let k = min(k, n)
         guard k > 0 else { return Array(repeating: [], count: q) }
-        var best = [[Hit]](repeating: [], count: q)
-        var scores = [Float](uninitializedCount: q * min(blockRows, n))
-        for first in stride(from: 0, to: n, by: blockRows) {
-            let rows = min(blockRows, n - first)
-            scores.withUnsafeMutableBufferPointer { s in
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(q), Int32(rows), Int32(d), 1,
-                            queries, Int32(d), base + first * d, Int32(d), 0, s.baseAddress!, Int32(rows))
+        let workers = max(1, min(Threads.count, (n + blockRows - 1) / blockRows))
+        let share = (n + workers - 1) / workers
+        var perWorker = [[[Hit]]](repeating: [], count: workers)
+        let saved = openblas_get_num_threads()
+        if workers > 1 { openblas_set_num_threads(1) }
+        defer { if workers > 1 { openblas_set_num_threads(saved) } }
+        let (queryPointer, basePointer) = (SharedPointer(queries), SharedPointer(base))
+        perWorker.withUnsafeMutableBufferPointer { out in
+            let results = SharedPointer(out.baseAddress!)
+            Threads.parallelFor(workers, work: .max) { w in
+                let rows = (w * share)..<min(n, (w + 1) * share)
+                results[w] = scan(queries: queryPointer.base, count: q, base: basePointer.base, rows: rows, dimension: d, k: k)
             }
-            scores.withUnsafeBufferPointer { s in
-                best.withUnsafeMutableBufferPointer { b in
-                    // Each worker replaces its own queries' lists (distinct elements of `best`).
-                    let block = SharedPointer(s.baseAddress!), results = SharedPointer(b.baseAddress!)
-                    Threads.parallelFor(q, work: q * rows, minimumWork: 1 << 18) { i in
-                        var top = results[i]
-                        let row = block + i * rows
-                        var threshold = top.count == k ? top[k - 1].score : -Float.infinity
-                        for j in 0..<rows where row[j] > threshold {
-                            insert(Hit(row: first + j, score: row[j]), into: &top, k: k)
-                            if top.count == k { threshold = top[k - 1].score }
+        }
+        return (0..<q).map { i -> [Hit] in
+            let merged: [Hit] = perWorker.flatMap { $0[i] }
+            return Array(merged.sorted(by: better).prefix(k))
+        }
+    }
+
+    /// One thread's share: the top-k of each query among `rows`. A block's scores are
+    /// `[blockRows, q]` (base rows × queries, the product's long side first, where sgemm is
+    /// fastest); each base row's scores are compared with the queries' thresholds sixteen at a time.
+    static func scan(queries: UnsafePointer<Float>, count q: Int, base: UnsafePointer<Float>, rows: Range<Int>, dimension d: Int,
+                     k: Int) -> [[Hit]] {
+        var best = [[Hit]](repeating: [], count: q)
+        let padded = (q + 15) / 16 * 16
+        var thresholds = [Float](repeating: -.infinity, count: padded)
+        for i in q..<padded { thresholds[i] = .infinity }  // padding lanes never pass
+        var scores = [Float](repeating: 0, count: blockRows * padded)
+        scores.withUnsafeMutableBufferPointer { s in
+            thresholds.withUnsafeMutableBufferPointer { t in
+                for first in stride(from: rows.lowerBound, to: rows.upperBound, by: blockRows) {
+                    let count = min(blockRows, rows.upperBound - first)
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(count), Int32(q), Int32(d), 1,
+                                base + first * d, Int32(d), queries, Int32(d), 0, s.baseAddress!, Int32(padded))
+                    for r in 0..<count {
+                        let row = s.baseAddress! + r * padded
+                        for c in stride(from: 0, to: padded, by: 16) {
+                            let v = UnsafeRawPointer(row + c).loadUnaligned(as: SIMD16<Float>.self)
+                            let limit = UnsafeRawPointer(t.baseAddress! + c).loadUnaligned(as: SIMD16<Float>.self)
+                            guard any(v .> limit) else { continue }
+                            for i in c..<min(c + 16, q) where row[i] > t[i] {
+                                insert(Hit(row: first + r, score: row[i]), into: &best[i], k: k)
+                                if best[i].count == k { t[i] = best[i][k - 1].score }
+                            }
                         }
-                        results[i] = top
                     }
                 }
             }
         }
         return best
     }
+
+    /// Higher score first; on a tie, the lower row.
+    static func better(_ a: Hit, _ b: Hit) -> Bool { a.score != b.score ? a.score > b.score : a.row < b.row }
 
     /// Inserts `hit` into `top` (sorted best first, at most `k`).
     @inline(__always)
