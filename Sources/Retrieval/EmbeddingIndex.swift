@@ -47,8 +47,8 @@ public struct IndexMetadata: Codable, Equatable, Sendable {
 public final class EmbeddingIndex: @unchecked Sendable {
     public let directory: String
     public let metadata: IndexMetadata
-    public let windows: [Segment]
-    public let narrations: [Segment]
+    public let windows: SegmentTable
+    public let narrations: SegmentTable
     private var mapped: [String: (data: Data, shape: [Int], offset: Int)] = [:]
     private let lock = NSLock()
 
@@ -65,22 +65,12 @@ public final class EmbeddingIndex: @unchecked Sendable {
         guard metadata.format == "concord-index" && metadata.version == 1 else {
             throw IndexError.malformed(metaPath, "not a version 1 Concord index")
         }
-        windows = try Self.readSegments(Self.path(directory, "windows.jsonl"))
-        narrations = try Self.readSegments(Self.path(directory, "narrations.jsonl"))
+        windows = try SegmentTable(path: Self.path(directory, "windows.jsonl"))
+        narrations = try SegmentTable(path: Self.path(directory, "narrations.jsonl"))
         for (name, shape) in metadata.tables {
             let rows = name.hasPrefix("text.") ? narrations.count : windows.count
             guard shape.first == rows else {
                 throw IndexError.malformed(Self.path(directory, name + ".npy"), "\(shape.first ?? 0) rows in the metadata for \(rows) segments")
-            }
-        }
-    }
-
-    static func readSegments(_ path: String) throws -> [Segment] {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw IndexError.missing(path) }
-        let decoder = JSONDecoder()
-        return try text.split(separator: "\n").enumerated().map { i, line in
-            do { return try decoder.decode(Segment.self, from: Data(line.utf8)) } catch {
-                throw IndexError.malformed(path, "line \(i + 1) is not a segment (a truncated file?)")
             }
         }
     }
@@ -91,7 +81,7 @@ public final class EmbeddingIndex: @unchecked Sendable {
     }
 
     /// The segments of a table's rows.
-    public func segments(_ table: String) -> [Segment] { table.hasPrefix("text.") ? narrations : windows }
+    public func segments(_ table: String) -> SegmentTable { table.hasPrefix("text.") ? narrations : windows }
 
     /// Runs `body` on a table's mapped matrix `[rows, dim]`.
     public func withMatrix<T>(_ table: String, _ body: (UnsafePointer<Float>, _ rows: Int, _ dim: Int) throws -> T) throws -> T {
@@ -108,6 +98,48 @@ public final class EmbeddingIndex: @unchecked Sendable {
         }
         return try m.data.withUnsafeBytes { raw in
             try body((raw.baseAddress! + m.offset).assumingMemoryBound(to: Float.self), m.shape[0], m.shape[1])
+        }
+    }
+}
+
+/// A JSON-lines file of segments, decoded a line at a time when asked: opening one finds the
+/// line starts only, so a search over a large index decodes just the rows it returns.
+public final class SegmentTable: @unchecked Sendable {
+    public let path: String
+    private let data: Data
+    private let starts: [Int]
+
+    public init(path: String) throws {
+        guard let data = FileManager.default.contents(atPath: path) else { throw IndexError.missing(path) }
+        self.path = path
+        self.data = data
+        var starts: [Int] = []
+        data.withUnsafeBytes { raw in
+            var lineStart = 0
+            for (i, byte) in raw.enumerated() where byte == UInt8(ascii: "\n") {
+                if i > lineStart { starts.append(lineStart) }
+                lineStart = i + 1
+            }
+            if lineStart < raw.count { starts.append(lineStart) }
+        }
+        self.starts = starts
+        if let last = starts.last { _ = try segment(starts.count - 1, at: last) }  // a cut last line shows at once
+    }
+
+    public var count: Int { starts.count }
+
+    /// Row `i`'s segment; a malformed line is an error naming the file.
+    public func at(_ i: Int) throws -> Segment { try segment(i, at: starts[i]) }
+
+    /// Every segment, in row order.
+    public func all() throws -> [Segment] { try starts.indices.map { try segment($0, at: starts[$0]) } }
+
+    func segment(_ i: Int, at start: Int) throws -> Segment {
+        let end = i + 1 < starts.count ? starts[i + 1] : data.count
+        do {
+            return try JSONDecoder().decode(Segment.self, from: data.subdata(in: start..<end))
+        } catch {
+            throw IndexError.malformed(path, "line \(i + 1) is not a segment (a truncated file?)")
         }
     }
 }

@@ -134,7 +134,7 @@ public struct IndexBuilder {
                 throw IndexError.otherCheckpoint(out, "made with windows of \(index.metadata.length) s every \(index.metadata.stride) s, "
                                                  + "not \(length) s every \(stride) s")
             }
-            var state = State(metadata: index.metadata, windows: index.windows, narrations: index.narrations)
+            var state = State(metadata: index.metadata, windows: try index.windows.all(), narrations: try index.narrations.all())
             for table in index.metadata.tables.keys {
                 state.rows[table] = try index.withMatrix(table) { p, rows, dim in Array(UnsafeBufferPointer(start: p, count: rows * dim)) }
             }

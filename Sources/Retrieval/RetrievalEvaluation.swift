@@ -67,9 +67,10 @@ public enum RetrievalEvaluation {
     /// A segment's embedding in a table: the mean of the rows of its video's windows whose
     /// centre lies in the segment (the nearest window when none does), L2-normalised.
     static func segmentEmbedding(_ s: StepSegment, index: EmbeddingIndex, table: String) throws -> [Float] {
-        let rows = index.windows.indices.filter { index.windows[$0].video == s.video }
+        let windows = try index.windows.all()
+        let rows = windows.indices.filter { windows[$0].video == s.video }
         guard !rows.isEmpty else { throw IndexError.noTable("no windows of \(s.video) in the index") }
-        func centre(_ r: Int) -> Double { (index.windows[r].start + index.windows[r].end) / 2 }
+        func centre(_ r: Int) -> Double { (windows[r].start + windows[r].end) / 2 }
         var inside = rows.filter { (s.start...s.end).contains(centre($0)) }
         if inside.isEmpty { inside = [rows.min { abs(centre($0) - (s.start + s.end) / 2) < abs(centre($1) - (s.start + s.end) / 2) }!] }
         return try index.withMatrix(table) { p, _, dim in

@@ -24,6 +24,8 @@ public struct Searcher {
     public let index: EmbeddingIndex
     public let model: TrainModel
     let checkpoint: String
+    /// The narration lines (fewer than the windows), decoded once for "narration nearby".
+    let narrationLines: [Segment]
 
     public init(index directory: String, checkpoint: String) throws {
         index = try EmbeddingIndex(directory: directory)
@@ -33,6 +35,7 @@ public struct Searcher {
         }
         (model, _) = try loadModel(checkpoint: checkpoint, randomInit: false)
         self.checkpoint = checkpoint
+        narrationLines = try index.narrations.all()
     }
 
     /// The joint space holding both modalities, and the index table of the target.
@@ -94,9 +97,9 @@ public struct Searcher {
                     ExactSearch.topK(queries: q.baseAddress!, count: 1, base: base, rows: rows, dimension: dim, k: wanted)[0]
                 }
             }
-            moments = merging ? Self.merge(hits, segments: segments) : hits.map {
-                let s = segments[$0.row]
-                return Moment(video: s.video, path: s.path, start: s.start, end: s.end, score: $0.score, modality: "text", narration: s.text)
+            let found = try hits.map { (hit: $0, segment: try segments.at($0.row)) }
+            moments = merging ? Self.merge(found) : found.map { h, s in
+                Moment(video: s.video, path: s.path, start: s.start, end: s.end, score: h.score, modality: "text", narration: s.text)
             }
             if moments.count >= top || hits.count < wanted { break }
             wanted *= 4
@@ -110,9 +113,9 @@ public struct Searcher {
 
     /// Hits (best first) as moments: the windows of one video that overlap or touch, among the
     /// hits, form one moment scored by its best window; moments best first.
-    public static func merge(_ hits: [Hit], segments: [Segment]) -> [Moment] {
+    public static func merge(_ hits: [(hit: Hit, segment: Segment)]) -> [Moment] {
         var byVideo: [String: [(Segment, Float)]] = [:]
-        for h in hits { byVideo[segments[h.row].video, default: []].append((segments[h.row], h.score)) }
+        for (h, s) in hits { byVideo[s.video, default: []].append((s, h.score)) }
         var moments: [Moment] = []
         for (_, windows) in byVideo {
             var current: Moment?
@@ -134,6 +137,6 @@ public struct Searcher {
     /// The narration line of `video` nearest `time` (within 5 s), if the index holds narrations.
     func nearestNarration(video: String, time: Double) -> String? {
         func distance(_ s: Segment) -> Double { time < s.start ? s.start - time : time > s.end ? time - s.end : 0 }
-        return index.narrations.filter { $0.video == video && distance($0) <= 5 }.min { distance($0) < distance($1) }?.text
+        return narrationLines.filter { $0.video == video && distance($0) <= 5 }.min { distance($0) < distance($1) }?.text
     }
 }

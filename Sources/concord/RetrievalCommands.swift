@@ -106,7 +106,8 @@ struct SearchCommand: ParsableCommand {
         guard queries.count == 1 else { throw ValidationError("give exactly one of --text, --audio, --video") }
         guard let target = Modality(rawValue: modality) else { throw ValidationError("--modality must be video, audio or text") }
         guard top > 0 else { throw ValidationError("--top must be positive") }
-        let recorded = (try? EmbeddingIndex(directory: index))?.metadata.checkpoint
+        let recorded = FileManager.default.contents(atPath: EmbeddingIndex.path(index, "index.json"))
+            .flatMap { try? JSONDecoder().decode(IndexMetadata.self, from: $0) }?.checkpoint
         let searcher = try Searcher(index: index, checkpoint: checkpoint ?? recorded ?? "")
         let started = Date()
         let queryModality: Modality = text != nil ? .text : audio != nil ? .audio : .video

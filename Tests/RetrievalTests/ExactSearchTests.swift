@@ -32,7 +32,7 @@ struct MomentTests {
         func w(_ video: String, _ start: Double) -> Segment { Segment(video: video, path: video + ".mp4", start: start, end: start + 1, modality: "window") }
         let segments = [w("a", 0), w("a", 1), w("a", 5), w("b", 1), w("a", 2)]
         let hits = [Hit(row: 1, score: 0.9), Hit(row: 3, score: 0.8), Hit(row: 0, score: 0.7), Hit(row: 2, score: 0.6), Hit(row: 4, score: 0.5)]
-        let moments = Searcher.merge(hits, segments: segments)
+        let moments = Searcher.merge(hits.map { ($0, segments[$0.row]) })
         #expect(moments.map { "\($0.video) \($0.start)-\($0.end) \($0.score)" } == ["a 0.0-3.0 0.9", "b 1.0-2.0 0.8", "a 5.0-6.0 0.6"])
     }
 }
