@@ -98,8 +98,28 @@ struct ClipCacheTests {
         }
     }
 
+    /// The standard check value, and on longer inputs (every length mod 8, pieces continued)
+    /// the byte-at-a-time definition.
     @Test func crc32IsZlibs() {
         let bytes = Array("123456789".utf8)
         #expect(bytes.withUnsafeBytes { CRC32.checksum($0) } == 0xCBF4_3926)
+        func definition(_ b: [UInt8]) -> UInt32 {
+            var c: UInt32 = 0xFFFF_FFFF
+            for x in b {
+                c ^= UInt32(x)
+                for _ in 0..<8 { c = c & 1 != 0 ? 0xEDB8_8320 ^ (c >> 1) : c >> 1 }
+            }
+            return ~c
+        }
+        var rng = SeededRandom(seed: 9)
+        for n in [0, 1, 7, 8, 9, 63, 1000, 4099] {
+            let data = (0..<n).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+            #expect(data.withUnsafeBytes { CRC32.checksum($0) } == definition(data), "\(n) bytes")
+            let half = n / 3
+            let continued = data[half...].withUnsafeBytes { rest in
+                CRC32.checksum(rest, continuing: data[..<half].withUnsafeBytes { CRC32.checksum($0) })
+            }
+            #expect(continued == definition(data), "\(n) bytes in two pieces")
+        }
     }
 }
