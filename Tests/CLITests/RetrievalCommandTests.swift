@@ -63,6 +63,35 @@ import TestSupport
         }
     }
 
+    /// An avnce checkpoint's index holds video and audio tables: a sound finds videos, a clip
+    /// finds sounds, and a clip cut at a window's start finds that very window first (its
+    /// embedding is the window's: score 1).
+    @Test func searchBySoundAndByClip() throws {
+        let corpus = repositoryRoot + "/corpora/sounding-objects"
+        let out = makeTemporaryDirectory("retrieval-avnce")
+        let trained = try runConcord(["train", "--config", repositoryRoot + "/configs/avnce.yaml", "corpus=" + corpus, "out=" + out,
+                                      "steps=2", "video.width=8", "audio.width=8", "batch_size=4"])
+        #expect(trained.status == 0, "\(trained.stderr)")
+        let index = makeTemporaryDirectory("index-avnce") + "/index"
+        let embedded = try runConcord(["embed", "--checkpoint", out + "/checkpoint.safetensors", corpus, "--out", index])
+        #expect(embedded.status == 0 && embedded.stdoutText.contains("audio.avnce") && embedded.stdoutText.contains("video.avnce"),
+                "\(embedded.stdoutText) \(embedded.stderr)")
+        let file = corpus + "/videos/sounding-objects-0000.mp4"
+        for (flag, target) in [("--audio", "video"), ("--video", "audio"), ("--video", "video")] {
+            let r = try runConcord(["search", "--index", index, flag, file, "--start", "0.96", "--modality", target, "--top", "3", "--json"])
+            #expect(r.status == 0, "\(flag) → \(target): \(r.stderr)")
+            let moments = try #require(try json(r)["moments"] as? [[String: Any]])
+            #expect(moments.count == 3 && moments.allSatisfy { $0["video"] != nil }, "\(flag) → \(target)")
+            if flag == "--video" && target == "video", let best = moments.first {
+                let (start, end) = (best["start"] as? Double ?? -1, best["end"] as? Double ?? -1)
+                #expect(best["video"] as? String == "sounding-objects-0000" && start <= 0.96 && 0.96 < end, "\(best)")
+                #expect(abs((best["score"] as? Double ?? 0) - 1) < 1e-3, "\(best)")
+            }
+        }
+        let text = try runConcord(["search", "--index", index, "--text", "a bell"])
+        #expect(text.status != 0 && text.stderr.contains("no text encoder") || text.stderr.contains("cannot match"), "\(text.stderr)")
+    }
+
     @Test func badQueriesAndIndexesAreClearErrors() throws {
         let checkpoint = try trained("b"), other = try trained("c", seed: 1)
         let index = makeTemporaryDirectory("index-bad") + "/index"
