@@ -89,6 +89,25 @@ import TestSupport
         #expect(text.status == 0 && !text.stderr.contains("skipping"), "\(text.stderr)")
     }
 
+    /// avnce and milnce in one config share one batch (video, audio and narration views of the
+    /// same clips) and the video encoder; both losses are logged, and the checkpoint embeds into
+    /// both joint spaces.
+    @Test func videoAudioAndTextTrainTogether() throws {
+        let out = makeTemporaryDirectory("train-mmv")
+        let r = try runConcord(["train", "--config", repositoryRoot + "/configs/mmv.yaml", "--threads", "2",
+                                "corpus=" + repositoryRoot + "/corpora/narrated-howto", "out=" + out] + Self.small + ["steps=4"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let line = try #require(try String(contentsOfFile: out + "/metrics.jsonl", encoding: .utf8).split(separator: "\n").last)
+        let losses = try #require((try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])?["losses"] as? [String: Double])
+        #expect(Set(losses.keys) == ["avnce", "milnce"])
+        let index = makeTemporaryDirectory("mmv-index") + "/index"
+        let embedded = try runConcord(["embed", "--checkpoint", out + "/checkpoint.safetensors", repositoryRoot + "/corpora/narrated-howto",
+                                       "--split", "test", "--out", index])
+        for table in ["video.avnce", "audio.avnce", "video.milnce", "text.milnce"] {
+            #expect(embedded.stdoutText.contains(table), "\(table): \(embedded.stdoutText) \(embedded.stderr)")
+        }
+    }
+
     /// A trained checkpoint's `video.*` and `audio.*` tensors, with the prefix stripped, are the
     /// state dicts of `peers/models.py`'s `R2Plus1DTiny` and `VGGishTiny` (names and shapes as
     /// recorded from PyTorch in the encoders' fixture; BatchNorm's `num_batches_tracked` as
