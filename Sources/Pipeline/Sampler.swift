@@ -69,6 +69,22 @@ public struct SampledVideo: Sendable {
     }
 }
 
+extension SampledVideo {
+    /// Reads the narration side files of `videos` (matched to `corpus`'s entries by id); a
+    /// side file that cannot be read is returned as a problem and its video keeps none.
+    public static func attachNarrations(_ videos: inout [SampledVideo], from corpus: Corpus) -> [CorpusProblem] {
+        let entries = Dictionary(corpus.entries.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        var problems: [CorpusProblem] = []
+        for i in videos.indices {
+            guard let n = entries[videos[i].id]?.narration else { continue }
+            do { videos[i].narrations = try Subtitles.read(path: corpus.resolve(n)) } catch {
+                problems.append(CorpusProblem(file: corpus.resolve(n), problem: "\(error)"))
+            }
+        }
+        return problems
+    }
+}
+
 /// Where and when one view is read.
 public struct ViewPlan: Sendable {
     public var video: Int

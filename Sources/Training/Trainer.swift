@@ -125,14 +125,7 @@ public final class Trainer {
         var cached = cache.videos(split: config.split)
         if needs.contains(.text) {
             // Narrations are not in the cache: they come from the corpus's side files.
-            let corpus = try Corpus(path: config.corpus)
-            let entries = Dictionary(corpus.entries.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
-            for i in cached.indices {
-                guard let n = entries[cached[i].id]?.narration else { continue }
-                do { cached[i].narrations = try Subtitles.read(path: corpus.resolve(n)) } catch {
-                    problems.append(CorpusProblem(file: corpus.resolve(n), problem: "\(error)"))
-                }
-            }
+            problems += SampledVideo.attachNarrations(&cached, from: try Corpus(path: config.corpus))
         }
         let videos = cached.filter { v in
             let missing = needs.contains(.video) && !v.hasVideo ? "video" : needs.contains(.audio) && !v.hasAudio ? "audio"

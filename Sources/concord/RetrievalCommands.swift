@@ -53,12 +53,8 @@ struct EmbedCommand: ParsableCommand {
         if inputs.count == 1, FileManager.default.fileExists(atPath: inputs[0], isDirectory: &isDirectory), isDirectory.boolValue {
             let corpus = try Corpus(path: inputs[0])
             var (videos, problems) = SampledVideo.load(corpus: corpus, split: split, needs: [], geometry: .default)
-            let entries = Dictionary(corpus.entries.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
-            for i in videos.indices {
-                guard let n = entries[videos[i].id]?.narration else { continue }
-                do { videos[i].narrations = try Subtitles.read(path: corpus.resolve(n)) } catch {
-                    problems.append(CorpusProblem(file: corpus.resolve(n), problem: "\(error) (embedded without narrations)"))
-                }
+            problems += SampledVideo.attachNarrations(&videos, from: corpus).map {
+                CorpusProblem(file: $0.file, problem: $0.problem + " (embedded without narrations)")
             }
             return (videos, problems)
         }
