@@ -32,8 +32,7 @@ struct EmbedCommand: ParsableCommand {
         let (videos, problems) = try Self.videos(inputs, split: split)
         for p in problems { note("skipping \(p.file): \(p.problem)") }
         var progress: ProgressLine?
-        var builder = IndexBuilder(checkpoint: checkpoint, length: length, stride: stride)
-        builder.saveEvery = 25
+        let builder = IndexBuilder(checkpoint: checkpoint, length: length, stride: stride)
         let metadata = try builder.build(videos: videos, out: out) { event in
             switch event {
             case .progress(let done, let total):
