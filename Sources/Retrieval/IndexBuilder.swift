@@ -50,7 +50,7 @@ public struct IndexBuilder {
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
         let todo = videos.filter { !state.metadata.videos.contains($0.path) }
         let videoLoader = ClipLoader(videos: todo, geometry: geometry, video: .none, audio: .none)
-        let audioLoader = ClipLoader(videos: todo, geometry: audioGeometry, video: .none, audio: .none, vocabulary: model.vocabulary)
+        let audioLoader = ClipLoader(videos: todo, geometry: audioGeometry, video: .none, audio: .none)
         report(.progress(done: 0, total: todo.count))
         for (v, video) in todo.enumerated() {
             do {
