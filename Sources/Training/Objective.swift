@@ -30,8 +30,8 @@ func objective(for c: TrainConfig.Objective) -> TrainingObjective {
     switch c.name {
     case "avnce": AVNCETraining(temperature: c.temperature ?? 0.07, localize: c.localize)
     case "avc": AVCTraining(negatives: c.negatives)
-    case "milnce": MILNCETraining(candidates: c.candidates, window: c.window, temperature: c.temperature ?? 0.1)
-    case "nce": MILNCETraining(candidates: 1, window: c.window, temperature: c.temperature ?? 0.1)
+    case "milnce": MILNCETraining(candidates: c.candidates, window: c.window, temperature: c.temperature ?? 0.1, normalize: c.normalize)
+    case "nce": MILNCETraining(candidates: 1, window: c.window, temperature: c.temperature ?? 0.1, normalize: c.normalize)
     default: RhoSimCLRTraining(rho: c.rho, temperature: c.temperature ?? 0.1)
     }
 }
@@ -118,15 +118,17 @@ struct RhoSimCLRTraining: TrainingObjective {
 
 /// `milnce` (and `nce`, its single-positive baseline): a clip against its K nearest narrations
 /// (MIL-NCE, Miech et al. 2020). The video embedding is a linear map of the pooled features to
-/// the text encoder's 256 dimensions; both are L2-normalised and the scores divided by τ.
+/// the text encoder's 256 dimensions; both are L2-normalised and the scores divided by τ
+/// (`normalize: false`: raw dot products, as the paper).
 ///
-/// NOTE: the paper scores raw dot products; normalising with a temperature (τ 0.1) keeps the
-/// scores in a range where SGD at the other objectives' learning rates is stable, so `milnce`
-/// and `avnce` can share one config.
+/// NOTE: normalising with a temperature (τ 0.1) keeps the scores in a range where SGD at the
+/// other objectives' learning rates is stable, so `milnce` and `avnce` can share one config.
+/// For retrieval the embeddings are always normalised (cosine).
 struct MILNCETraining: TrainingObjective {
     var candidates: Int
     var window: Double
     var temperature: Float
+    var normalize: Bool
     var spec: ExampleSpec {
         ExampleSpec(views: [ViewRequest(.video)] + (0..<candidates).map { ViewRequest.narration($0, window: window) })
     }
@@ -137,10 +139,11 @@ struct MILNCETraining: TrainingObjective {
     }
 
     func loss(_ e: Encodings, head: Module, batch: Batch) -> (Tensor, [String: Double]) {
-        let video = (head as! Linear)(e.video).l2Normalized(axis: 1)
+        let rawVideo = (head as! Linear)(e.video)
         // The text stream holds every text view of the merged spec; this objective's are the
         // first `candidates` of each example's.
-        let text = e.text(first: candidates).l2Normalized(axis: 1)
+        let rawText = e.text(first: candidates)
+        let (video, text) = normalize ? (rawVideo.l2Normalized(axis: 1), rawText.l2Normalized(axis: 1)) : (rawVideo, rawText)
         return (MILNCE(temperature: temperature)(video: video, text: text), [:])
     }
 

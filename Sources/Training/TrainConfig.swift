@@ -21,6 +21,9 @@ public struct TrainConfig: Codable, Equatable, Sendable {
         public var candidates: Int = 4
         /// milnce/nce: narrations are taken within this many seconds of the clip's centre.
         public var window: Double = 5
+        /// milnce/nce: score L2-normalised embeddings divided by the temperature (true), or
+        /// raw dot products as the paper does (false; the temperature still divides).
+        public var normalize: Bool = true
 
         public init(name: String) { self.name = name }
     }

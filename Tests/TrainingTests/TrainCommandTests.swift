@@ -89,6 +89,17 @@ import TestSupport
         #expect(text.status == 0 && !text.stderr.contains("skipping"), "\(text.stderr)")
     }
 
+    /// `normalize: false` scores raw dot products: with the same seed (same weights and
+    /// batch) the first loss differs from the normalised one, and training runs.
+    @Test func milnceScoresRawDotProductsWhenAsked() throws {
+        let (normalised, raw) = (makeTemporaryDirectory("milnce-norm"), makeTemporaryDirectory("milnce-raw"))
+        #expect(try train("milnce", ["steps=2", "out=" + normalised]).status == 0)
+        let r = try train("milnce", ["steps=2", "out=" + raw, "objectives.0.normalize=false", "objectives.0.temperature=1"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let (a, b) = (try losses(normalised), try losses(raw))
+        #expect(a.count == 2 && b.count == 2 && abs(a[0] - b[0]) > 1e-3, "normalised \(a), raw \(b)")
+    }
+
     /// avnce and milnce in one config share one batch (video, audio and narration views of the
     /// same clips) and the video encoder; both losses are logged, and the checkpoint embeds into
     /// both joint spaces.
