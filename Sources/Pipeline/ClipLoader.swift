@@ -57,7 +57,7 @@ public struct ClipLoader: Sendable {
     /// Writes one view into `out` (clipShape values); a text view is the nearest narration.
     public func load(_ modality: Modality, video v: Int, start: Double, rng: inout SeededRandom,
                      into out: UnsafeMutablePointer<Float>) throws {
-        if modality == .text { return try loadText(video: v, start: start, nearest: 0, window: 5, into: out) }
+        if modality == .text { return try loadText(video: v, start: start, nearest: 0, window: ViewRequest(.text).window, into: out) }
         let path = videos[v].path
         do {
             if let cache, let (index, entry) = cache.entry(id: videos[v].id) {

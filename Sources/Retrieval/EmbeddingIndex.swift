@@ -75,11 +75,6 @@ public final class EmbeddingIndex: @unchecked Sendable {
         }
     }
 
-    /// The tables holding `modality` (any space), by name.
-    public func tables(of modality: Modality) -> [String] {
-        metadata.tables.keys.filter { $0.hasPrefix(modality.rawValue + ".") }.sorted()
-    }
-
     /// The segments of a table's rows.
     public func segments(_ table: String) -> SegmentTable { table.hasPrefix("text.") ? narrations : windows }
 

@@ -1,5 +1,6 @@
 import AudioFeatures
 import Foundation
+import Media
 import Pipeline
 import TensorCore
 import Text
@@ -96,9 +97,9 @@ public struct IndexBuilder {
                 }
             }
         }
-        var lines: [SubtitleLine] = []
+        var lines: [SubtitleSegment] = []
         if let vocabulary = model.vocabulary, spaces.contains(where: { $0.modalities.contains(.text) }), !video.narrations.isEmpty {
-            lines = video.narrations.map { SubtitleLine(start: $0.start, end: $0.end, text: $0.text) }
+            lines = video.narrations
             let ids = Tensor(shape: [lines.count, vocabulary.tokenizer.maxTokens], data: lines.flatMap { vocabulary.ids($0.text).map(Float.init) })
             for (space, modalities) in spaces where modalities.contains(.text) {
                 rows["text.\(space)", default: []] += model.embed(.text, ids, space: space).data
@@ -109,8 +110,6 @@ public struct IndexBuilder {
         state.windows += starts.map { Segment(video: video.id, path: video.path, start: $0, end: $0 + length, modality: "window") }
         state.narrations += lines.map { Segment(video: video.id, path: video.path, start: $0.start, end: $0.end, modality: "text", text: $0.text) }
     }
-
-    struct SubtitleLine { var start: Double, end: Double, text: String }
 
     /// What is built so far.
     struct State {

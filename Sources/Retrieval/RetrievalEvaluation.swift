@@ -66,8 +66,8 @@ public enum RetrievalEvaluation {
 
     /// A segment's embedding in a table: the mean of the rows of its video's windows whose
     /// centre lies in the segment (the nearest window when none does), L2-normalised.
-    static func segmentEmbedding(_ s: StepSegment, index: EmbeddingIndex, table: String) throws -> [Float] {
-        let windows = try index.windows.all()
+    /// `windows`: the index's window segments, decoded once by the caller.
+    static func segmentEmbedding(_ s: StepSegment, windows: [Segment], index: EmbeddingIndex, table: String) throws -> [Float] {
         let rows = windows.indices.filter { windows[$0].video == s.video }
         guard !rows.isEmpty else { throw IndexError.noTable("no windows of \(s.video) in the index") }
         func centre(_ r: Int) -> Double { (windows[r].start + windows[r].end) / 2 }
@@ -91,8 +91,9 @@ public enum RetrievalEvaluation {
         func scores(_ a: [[Float]], _ b: [[Float]]) -> [Float] {
             a.flatMap { q in b.map { g in zip(q, g).reduce(0) { $0 + $1.0 * $1.1 } } }
         }
+        let windows = try index.windows.all()
         for (space, modalities) in model.jointSpaces where modalities.contains(.video) {
-            let video = try segments.map { try segmentEmbedding($0, index: index, table: "video.\(space)") }
+            let video = try segments.map { try segmentEmbedding($0, windows: windows, index: index, table: "video.\(space)") }
             if modalities.contains(.text), let vocabulary = model.vocabulary, results["text->video"] == nil {
                 let ids = Tensor(shape: [n, vocabulary.tokenizer.maxTokens], data: segments.flatMap { vocabulary.ids($0.text).map(Float.init) })
                 let flat = model.embed(.text, ids, space: space).data
@@ -102,7 +103,7 @@ public enum RetrievalEvaluation {
                 results["video->text"] = RankMetrics(scores: scores(video, text), queries: n, gallery: n)
             }
             if modalities.contains(.audio), index.metadata.tables["audio.\(space)"] != nil, results["audio->video"] == nil {
-                let audio = try segments.map { try segmentEmbedding($0, index: index, table: "audio.\(space)") }
+                let audio = try segments.map { try segmentEmbedding($0, windows: windows, index: index, table: "audio.\(space)") }
                 results["audio->video"] = RankMetrics(scores: scores(audio, video), queries: n, gallery: n)
                 results["video->audio"] = RankMetrics(scores: scores(video, audio), queries: n, gallery: n)
             }

@@ -219,7 +219,7 @@ public func conv3d(_ x: Tensor, weight: Tensor, bias: Tensor? = nil, stride: (In
     precondition(g.outDepth > 0 && g.outHeight > 0 && g.outWidth > 0, "conv3d: kernel \(weight.shape) does not fit input \(x.shape)")
     if let bias { precondition(bias.shape == [g.outChannels], "conv3d: bias \(bias.shape) for \(g.outChannels) output channels") }
     let (o, k, p) = (g.outChannels, g.patch, g.positions)
-    if g.isStridedPointwise && !(g.isPointwise && p >= 2048) {
+    if g.isUnpaddedPointwise && !(g.isPointwise && p >= 2048) {
         return pointwiseConv3d(x, weight: weight, bias: bias, geometry: g)
     }
     // NOTE: where one sample has few output positions (the late stages), several samples

@@ -3,7 +3,7 @@ import Foundation
 
 extension ConvGeometry {
     /// A 1x1x1 kernel without padding (any stride): every output position reads one input entry.
-    var isStridedPointwise: Bool {
+    var isUnpaddedPointwise: Bool {
         kernel == (1, 1, 1) && padding == (0, 0, 0)
     }
 

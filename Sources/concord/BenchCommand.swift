@@ -50,6 +50,10 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "The folder of the peers' scripts (step_bench.py, models.py), run with --python.")
     var peers: String?
 
+    /// `--peers` as an absolute path: the peers run in the scripts' folder, so a relative
+    /// path would be resolved against it.
+    var peersFolder: String? { peers.map { URL(fileURLWithPath: $0).standardizedFileURL.path } }
+
     @Flag(name: .long, help: "Skip the peer.")
     var noPeer = false
 
@@ -177,9 +181,7 @@ struct BenchCommand: ParsableCommand {
                                               "loss_first": String(format: "%.4f", losses.first ?? .nan),
                                               "loss_last": String(format: "%.4f", losses.last ?? .nan),
                                               "peer_reference": "PyTorch 2.11, 2 threads, this machine kind: step-avc 13.5-14.7 pairs/s, 1.55 GB; step-video-contrastive 15-20 clips/s, 1.4 GB"])
-        if !noPeer, let python, let relativePeers = peers {
-            // The peer runs in the scripts' folder, so the folder's path must not be relative.
-            let peers = URL(fileURLWithPath: relativePeers).standardizedFileURL.path
+        if !noPeer, let python, let peers = peersFolder {
             note("running the PyTorch peer (\(peers)/step_bench.py \(name))…")
             let output = try runPeer(python, [peers + "/step_bench.py", name, "--threads", String(Threads.count), "--steps", String(steps)],
                                      threads: Threads.count, directory: peers).map { String(decoding: $0, as: UTF8.self) } ?? ""
@@ -206,8 +208,7 @@ struct BenchCommand: ParsableCommand {
                                               "queries": String(SearchBenchmarks.queries), "k": String(SearchBenchmarks.k),
                                               "top1_is_source": String(selfHit),
                                               "peer_reference": "faiss 1.15 IndexFlatIP, 2 threads, this machine kind: about 0.46 s a batch at its best setting; the product alone about 0.3 s"])
-        if !noPeer, let python, let relativePeers = peers {
-            let peers = URL(fileURLWithPath: relativePeers).standardizedFileURL.path
+        if !noPeer, let python, let peers = peersFolder {
             note("running the faiss peer (\(peers)/search_bench.py)…")
             // The script's advice: the faiss wheel's OpenBLAS does not know this CPU without it.
             setenv("OPENBLAS_CORETYPE", "SkylakeX", 1)
