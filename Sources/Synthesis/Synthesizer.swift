@@ -75,7 +75,11 @@ public enum Synthesizer {
     }
 
     /// Writes the corpus into `folder` (created if needed); returns its entries.
-    /// `progress(done, total)` is called after each video.
+    /// `progress(done, total)` is called after each video (from one thread at a time).
+    ///
+    /// Videos are made on every core of the thread budget (each video's content depends only on
+    /// the seed and its index, so the corpus is the same for any thread count); with `speak`,
+    /// on one.
     @discardableResult
     public static func run(_ recipe: Recipe, options: SynthOptions, folder: String,
                            progress: ((Int, Int) -> Void)? = nil) throws -> [CorpusEntry] {
@@ -86,40 +90,17 @@ public enum Synthesizer {
         }
         let speech = options.speak ? try Speech() : nil
         let splits = stratifiedSplits(count: options.videos, classes: recipe.classes.count, seed: options.seed)
-        var entries: [CorpusEntry] = []
-        var bankByRate: [Int: SoundBank] = [:]
-        for i in 0..<options.videos {
-            var rng = SeededRandom(seed: options.seed, stream: UInt64(i))
-            let format = VideoFormat.random(&rng)
-            let bank = bankByRate[format.audioRate] ?? SoundBank(rate: format.audioRate, folder: options.soundFolder,
-                                                                 allowRecordings: options.useRecordings)
-            bankByRate[format.audioRate] = bank
-            let label = i % recipe.classes.count
-            var video = recipe.makeVideo(label: label, format: format, rng: &rng, sounds: bank)
-            if let speech, var audio = video.audio {
-                try speech.mix(video.narrations, into: &audio, rate: format.audioRate, channels: format.audioChannels)
-                video.audio = audio
+        let workers = speech == nil ? max(1, min(Threads.count, options.videos)) : 1
+        let results = SynthResults(count: options.videos, progress: progress)
+        let job = SynthJob(recipe: recipe, options: options, folder: folder, splits: splits, speech: speech)
+        DispatchQueue.concurrentPerform(iterations: workers) { w in
+            // Each worker has its own sound banks (their caches are not shared between threads).
+            var banks: [Int: SoundBank] = [:]
+            for i in stride(from: w, to: options.videos, by: workers) where !results.failed {
+                results.store(i, Result { try job.makeEntry(i, banks: &banks) })
             }
-            let id = "\(recipe.name)-\(String(format: "%04d", i))"
-            let mediaPath = "videos/\(id).mp4"
-            try write(video, format: format, to: (folder as NSString).appendingPathComponent(mediaPath))
-            var narrationPath: String? = nil
-            if !video.narrations.isEmpty {
-                narrationPath = "narrations/\(id).srt"
-                try writeText(Subtitles.srtText(video.narrations), to: (folder as NSString).appendingPathComponent(narrationPath!))
-            }
-            var annotation = video.annotation
-            annotation["id"] = .string(id)
-            annotation["format"] = jsonValue(format)
-            annotation["frame_times"] = .array(video.frameTimes.map { .number(($0 * 1e6).rounded() / 1e6) })
-            let annotationPath = "annotations/\(id).json"
-            try writeJSON(annotation, to: (folder as NSString).appendingPathComponent(annotationPath))
-            entries.append(CorpusEntry(id: id, media: mediaPath, split: splits[i], labels: video.labels,
-                                       narration: narrationPath, annotation: annotationPath,
-                                       duration: (video.duration * 1000).rounded() / 1000,
-                                       soundSource: recipe.hasAudio ? bank.provenance : nil))
-            progress?(i + 1, options.videos)
         }
+        let entries = try results.entries()
         var meta = recipe.metadata
         meta["recipe"] = .string(recipe.name)
         meta["seed"] = .number(Double(options.seed))
@@ -206,5 +187,81 @@ public enum Synthesizer {
     static func jsonValue<T: Encodable>(_ value: T) -> JSONValue {
         let data = try! JSONEncoder().encode(value)
         return try! JSONDecoder().decode(JSONValue.self, from: data)
+    }
+}
+
+/// The fixed inputs of one `Synthesizer.run`, shared by its workers.
+private struct SynthJob: @unchecked Sendable {
+    let recipe: Recipe
+    let options: SynthOptions
+    let folder: String
+    let splits: [String]
+    let speech: Speech?
+
+    /// Makes and writes video `i` (media, narration, annotation) and returns its manifest entry.
+    func makeEntry(_ i: Int, banks: inout [Int: SoundBank]) throws -> CorpusEntry {
+        var rng = SeededRandom(seed: options.seed, stream: UInt64(i))
+        let format = VideoFormat.random(&rng)
+        let bank = banks[format.audioRate] ?? SoundBank(rate: format.audioRate, folder: options.soundFolder,
+                                                        allowRecordings: options.useRecordings)
+        banks[format.audioRate] = bank
+        let label = i % recipe.classes.count
+        var video = recipe.makeVideo(label: label, format: format, rng: &rng, sounds: bank)
+        if let speech, var audio = video.audio {
+            try speech.mix(video.narrations, into: &audio, rate: format.audioRate, channels: format.audioChannels)
+            video.audio = audio
+        }
+        let id = "\(recipe.name)-\(String(format: "%04d", i))"
+        let mediaPath = "videos/\(id).mp4"
+        try Synthesizer.write(video, format: format, to: (folder as NSString).appendingPathComponent(mediaPath))
+        var narrationPath: String? = nil
+        if !video.narrations.isEmpty {
+            narrationPath = "narrations/\(id).srt"
+            try Synthesizer.writeText(Subtitles.srtText(video.narrations), to: (folder as NSString).appendingPathComponent(narrationPath!))
+        }
+        var annotation = video.annotation
+        annotation["id"] = .string(id)
+        annotation["format"] = Synthesizer.jsonValue(format)
+        annotation["frame_times"] = .array(video.frameTimes.map { .number(($0 * 1e6).rounded() / 1e6) })
+        let annotationPath = "annotations/\(id).json"
+        try Synthesizer.writeJSON(annotation, to: (folder as NSString).appendingPathComponent(annotationPath))
+        return CorpusEntry(id: id, media: mediaPath, split: splits[i], labels: video.labels,
+                           narration: narrationPath, annotation: annotationPath,
+                           duration: (video.duration * 1000).rounded() / 1000,
+                           soundSource: recipe.hasAudio ? bank.provenance : nil)
+    }
+}
+
+/// The entries the workers of `Synthesizer.run` made, in video order, and the first error.
+private final class SynthResults: @unchecked Sendable {
+    private let lock = NSLock()
+    private var made: [CorpusEntry?]
+    private var error: Error?
+    private var done = 0
+    private let progress: ((Int, Int) -> Void)?
+
+    init(count: Int, progress: ((Int, Int) -> Void)?) {
+        made = Array(repeating: nil, count: count)
+        self.progress = progress
+    }
+
+    var failed: Bool { lock.withLock { error != nil } }
+
+    func store(_ i: Int, _ result: Result<CorpusEntry, Error>) {
+        lock.withLock {
+            switch result {
+            case .success(let entry):
+                made[i] = entry
+                done += 1
+                progress?(done, made.count)
+            case .failure(let e):
+                if error == nil { error = e }
+            }
+        }
+    }
+
+    func entries() throws -> [CorpusEntry] {
+        if let error { throw error }
+        return made.map { $0! }
     }
 }

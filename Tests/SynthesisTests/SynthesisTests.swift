@@ -22,16 +22,17 @@ import Testing
         return (frames, audio)
     }
 
-    /// Run as a user would: `concord synth` twice with one seed, in two processes.
+    /// Run as a user would: `concord synth` twice with one seed, in two processes, once on two
+    /// threads (videos made in parallel) and once on one.
     @Test(arguments: ["sounding-objects", "narrated-howto", "motions"])
     func sameSeedGivesTheSameDecodedContent(recipe: String) throws {
         let a = makeTemporaryDirectory(recipe), b = makeTemporaryDirectory(recipe), c = makeTemporaryDirectory(recipe)
-        for (dir, seed, n) in [(a, "42", "2"), (b, "42", "2"), (c, "43", "1")] {
-            let r = try runConcord(["synth", recipe, "--out", dir, "--videos", n, "--seed", seed])
+        for (dir, seed, n, threads) in [(a, "42", "3", "2"), (b, "42", "3", "1"), (c, "43", "1", "2")] {
+            let r = try runConcord(["synth", recipe, "--out", dir, "--videos", n, "--seed", seed, "--threads", threads])
             #expect(r.status == 0, "\(r.stderr)")
         }
         let ea = try Corpus(path: a).entries, eb = try Corpus(path: b).entries
-        #expect(ea == eb && ea.count == 2)
+        #expect(ea == eb && ea.count == 3)
         for e in ea {
             let x = try decoded(a + "/" + e.media), y = try decoded(b + "/" + e.media)
             // Compared as Booleans: a failing #expect on megabyte arrays would diff them element by element.
