@@ -72,35 +72,32 @@ public enum ConvBenchmarks {
         layer("vggish.block4b", [16, 256, 1, 12, 8], 256, (1, 3, 3), (1, 1, 1), (0, 1, 1)),
     ]
 
-    /// Seconds per forward + backward of one layer (median of `reps` after a warm-up), and the
-    /// growth of resident memory from after the warm-up to after the last repetition.
-    public static func time(_ l: Layer, reps: Int) -> (seconds: Double, rssGrowthMB: Double) {
+    /// One forward + backward of the layer on fixed random data (the output gradient is made
+    /// once: it is the layer's input in a network, not part of its work).
+    static func layerStep(_ l: Layer) -> () -> Void {
         var rng = SeededRandom(seed: 7)
         let x = Tensor(shape: l.input, data: (0..<l.input.reduce(1, *)).map { _ in Float(rng.uniform(-1, 1)) },
                        requiresGrad: l.inputGradient)
         let wShape = [l.outChannels, l.input[1], l.kernel.0, l.kernel.1, l.kernel.2]
         let w = Tensor(shape: wShape, data: (0..<wShape.reduce(1, *)).map { _ in Float(rng.uniform(-0.1, 0.1)) }, requiresGrad: true)
-        let step = {
+        var outputGradient: Tensor?
+        return {
             let y = conv3d(x, weight: w, stride: l.stride, padding: l.padding)
-            y.backward(Tensor(shape: y.shape, repeating: 1))
+            if outputGradient == nil { outputGradient = Tensor(shape: y.shape, repeating: 1) }
+            y.backward(outputGradient!)
             w.zeroGrad()
             x.zeroGrad()
         }
-        step()
-        let before = residentMegabytes()
-        let times = timeRepeated(reps, step)
-        return (median(times), residentMegabytes() - before)
     }
 
-    /// sgemm's GFLOP/s on the layer's products (median of `reps` of the whole set).
-    public static func sgemmRate(_ l: Layer, reps: Int) -> Double {
+    /// sgemm on the layer's products (row-major, the layer's transposes) on fixed random data.
+    static func sgemmRun(_ l: Layer) -> () -> Void {
         var rng = SeededRandom(seed: 3)
         let buffers = l.products.map { (m, n, k, _, _) in
-            ((0..<(m * k)).map { _ in Float(rng.uniform(-1, 1)) }, (0..<(k * n)).map { _ in Float(rng.uniform(-1, 1)) },
-             [Float](repeating: 0, count: m * n))
+            ((0..<(m * k)).map { _ in Float(rng.uniform(-1, 1)) }, (0..<(k * n)).map { _ in Float(rng.uniform(-1, 1)) })
         }
-        var outputs = buffers.map { $0.2 }
-        let run = {
+        var outputs = l.products.map { (m, n, _, _, _) in [Float](repeating: 0, count: m * n) }
+        return {
             for (i, (m, n, k, ta, tb)) in l.products.enumerated() {
                 buffers[i].0.withUnsafeBufferPointer { a in
                     buffers[i].1.withUnsafeBufferPointer { b in
@@ -113,6 +110,29 @@ public enum ConvBenchmarks {
                 }
             }
         }
+    }
+
+    /// The layer's forward + backward `reps` times after a warm-up, then sgemm on its products
+    /// as often: median seconds of each, and the growth of resident memory over the layer's
+    /// repetitions.
+    ///
+    /// NOTE: not alternated rep by rep: OpenBLAS's threads spin for a while after each threaded
+    /// sgemm, and a layer timed right after one competes with them for the cores (measured:
+    /// the stage2 shortcut at 35–47 GFLOP/s alternated, 57–66 with `OPENBLAS_THREAD_TIMEOUT=4`).
+    public static func measure(_ l: Layer, reps: Int) -> (seconds: Double, sgemmSeconds: Double, rssGrowthMB: Double) {
+        let step = layerStep(l)
+        step()
+        let before = residentMegabytes()
+        let times = timeRepeated(reps, step)
+        let growth = residentMegabytes() - before
+        let gemm = sgemmRun(l)
+        gemm()
+        return (median(times), median(timeRepeated(reps, gemm)), growth)
+    }
+
+    /// sgemm's GFLOP/s on the layer's products (median of `reps` of the whole set).
+    public static func sgemmRate(_ l: Layer, reps: Int) -> Double {
+        let run = sgemmRun(l)
         run()
         return l.gflop / median(timeRepeated(reps, run))
     }

@@ -15,9 +15,9 @@ public struct Hit: Equatable, Sendable {
 /// scores above its current k-th best (checked sixteen at a time); the threads' lists are
 /// merged at the end.
 ///
-/// NOTE: OpenBLAS runs single-threaded during a search (restored after): two threads each
-/// multiplying and scanning their own rows keep both cores busy, where one threaded sgemm
-/// followed by a scan leaves one idle half the time.
+/// NOTE: OpenBLAS runs single-threaded during a search (`Threads.withSerialBLAS`): two
+/// threads each multiplying and scanning their own rows keep both cores busy, where one
+/// threaded sgemm followed by a scan leaves one idle half the time.
 public enum ExactSearch {
     /// Base rows per block (a block's scores for 100 queries, 400 KB, stay in L2).
     public static let blockRows = 1024
@@ -32,13 +32,10 @@ public enum ExactSearch {
         let workers = max(1, min(Threads.count, (n + blockRows - 1) / blockRows))
         let share = (n + workers - 1) / workers
         var perWorker = [[[Hit]]](repeating: [], count: workers)
-        let saved = openblas_get_num_threads()
-        if workers > 1 { openblas_set_num_threads(1) }
-        defer { if workers > 1 { openblas_set_num_threads(saved) } }
         let (queryPointer, basePointer) = (SharedPointer(queries), SharedPointer(base))
         perWorker.withUnsafeMutableBufferPointer { out in
             let results = SharedPointer(out.baseAddress!)
-            Threads.parallelFor(workers, work: .max) { w in
+            Threads.withSerialBLAS(workers) { w in
                 let rows = (w * share)..<min(n, (w + 1) * share)
                 results[w] = scan(queries: queryPointer.base, count: q, base: basePointer.base, rows: rows, dimension: d, k: k)
             }

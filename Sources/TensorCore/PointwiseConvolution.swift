@@ -37,88 +37,88 @@ extension ConvGeometry {
     }
 }
 
-/// A 1x1x1 convolution without padding (strided or not) over the whole batch as one matrix
-/// product: `cols: [C, N·P]` (the input on the stride grid, channels first), `Y = W · cols`.
-/// `x: [N, C, D, H, W]`, `weight: [O, C, 1, 1, 1]` → `[N, O, D', H', W']`.
+/// A 1x1x1 convolution without padding (strided or not), sample by sample on every thread:
+/// `x: [N, C, D, H, W]`, `weight: [O, C, 1, 1, 1]` → `[N, O, D', H', W']`, where sample s's
+/// output is `W · cols_s` with `cols_s: [C, P]` its input on the stride grid.
 ///
-/// NOTE: the per-sample products of such a kernel are thin (K = C, N = P a few hundred), far
-/// from sgemm's best rate; one product over the batch runs at it. The subsampled input is kept
-/// for the backward pass (it is at most the input's size, an eighth of it at stride 2) instead
-/// of being gathered again, and the input gradient is written plane by plane in one pass
-/// (zeros off the grid) instead of zero-filled and then scattered into.
+/// NOTE: each thread takes its own samples and runs single-threaded products on them
+/// (`Threads.withSerialBLAS`), so that the output and the input gradient are written in place
+/// in the tensor's sample-major layout while the sample's data is in cache: no regrouping
+/// between a whole-batch product's channel-major layout and the tensor's (that moved the
+/// output, the output gradient and the column matrix through memory once more each, as much
+/// time as the products at the shortcuts' shapes). The subsampled input is kept for the
+/// backward pass (an eighth of the input at stride 2); the input gradient is written plane
+/// by plane in one pass (zeros off the grid) right after the sample's product.
 func pointwiseConv3d(_ x: Tensor, weight: Tensor, bias: Tensor?, geometry g: ConvGeometry) -> Tensor {
     let (n, c, o, p) = (g.batch, g.channels, g.outChannels, g.positions)
-    let np = n * p
     let plane = g.depth * g.height * g.width
-    var cols = [Float](uninitializedCount: c * np)
+    let workers = min(Threads.count, n)
+    var cols = [Float](uninitializedCount: n * c * p)  // [N, C, P]
+    var out = [Float](uninitializedCount: n * o * p)  // [N, O, P]
     x.data.withUnsafeBufferPointer { xs in
-        cols.withUnsafeMutableBufferPointer { cp in
-            let src = SharedPointer(xs.baseAddress!), dst = SharedPointer(cp.baseAddress!)
-            Threads.parallelFor(c, work: c * np) { ch in
-                for s in 0..<n { g.subsample(src + (s * c + ch) * plane, into: dst + ch * np + s * p) }
+        weight.data.withUnsafeBufferPointer { w in
+            cols.withUnsafeMutableBufferPointer { cp in
+                out.withUnsafeMutableBufferPointer { y in
+                    let (src, wp, colp, yp) = (SharedPointer(UnsafeMutablePointer(mutating: xs.baseAddress!)),
+                                               SharedPointer(UnsafeMutablePointer(mutating: w.baseAddress!)),
+                                               SharedPointer(cp.baseAddress!), SharedPointer(y.baseAddress!))
+                    Threads.withSerialBLAS(workers) { worker in
+                        for s in stride(from: worker, to: n, by: workers) {
+                            let sampleCols = colp + s * c * p
+                            for ch in 0..<c { g.subsample(src + (s * c + ch) * plane, into: sampleCols + ch * p) }
+                            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(o), Int32(p), Int32(c), 1,
+                                        wp.base, Int32(c), sampleCols, Int32(p), 0, yp + s * o * p, Int32(p))
+                        }
+                    }
+                }
             }
         }
     }
-    var product = [Float](uninitializedCount: o * np)
-    weight.data.withUnsafeBufferPointer { w in
-        cols.withUnsafeBufferPointer { cp in
-            product.withUnsafeMutableBufferPointer { y in
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(o), Int32(np), Int32(c), 1,
-                            w.baseAddress!, Int32(c), cp.baseAddress!, Int32(np), 0, y.baseAddress!, Int32(np))
-            }
-        }
-    }
-    var out = regrouped(product, rows: o, samples: n, positions: p, toSamplesFirst: true)
     if let bias { addBias(bias, to: &out, batch: n, channels: o, positions: p) }
     let shape = [n, o, g.outDepth, g.outHeight, g.outWidth]
     let inputs = bias.map { [x, weight, $0] } ?? [x, weight]
     return Autograd.result(shape: shape, data: out, inputs: inputs) { grad in
-        let dy = regrouped(grad.data, rows: o, samples: n, positions: p, toSamplesFirst: false)  // [O, N·P]
-        var dw = [Float](uninitializedCount: o * c)
-        var dcols = [Float](uninitializedCount: x.requiresGrad ? c * np : 0)
-        dy.withUnsafeBufferPointer { d in
-            cols.withUnsafeBufferPointer { cp in
-                dw.withUnsafeMutableBufferPointer { dwp in
-                    // dW = dY · colsᵀ
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(o), Int32(c), Int32(np), 1,
-                                d.baseAddress!, Int32(np), cp.baseAddress!, Int32(np), 0, dwp.baseAddress!, Int32(c))
-                }
-            }
-            guard x.requiresGrad else { return }
-            weight.data.withUnsafeBufferPointer { w in
-                dcols.withUnsafeMutableBufferPointer { dc in
-                    // dcols = Wᵀ · dY
-                    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(c), Int32(np), Int32(o), 1,
-                                w.baseAddress!, Int32(c), d.baseAddress!, Int32(np), 0, dc.baseAddress!, Int32(np))
-                }
-            }
-        }
-        var grads: [Tensor?] = [nil, Tensor(shape: weight.shape, data: dw)]
-        if x.requiresGrad {
-            let dx = [Float](unfilled: x.count) { dxp in
-                dcols.withUnsafeBufferPointer { dc in
-                    let src = SharedPointer(dc.baseAddress!), dst = SharedPointer(dxp.baseAddress!)
-                    Threads.parallelFor(c, work: n * c * plane) { ch in
-                        for s in 0..<n { g.expand(src + ch * np + s * p, into: dst + (s * c + ch) * plane) }
+        // Each thread sums dW = Σ_s dY_s · cols_sᵀ over its samples; the partial sums are added after.
+        var partialDW = [Float](repeating: 0, count: workers * o * c)
+        // Each thread's dcols_s: [C, P] (allocated here: buffers allocated on the workers stay
+        // in their threads' malloc arenas and grow the resident memory).
+        var scratch = [Float](uninitializedCount: x.requiresGrad ? workers * c * p : 0)
+        let dx = [Float](unfilled: x.requiresGrad ? x.count : 0) { dxp in
+            grad.data.withUnsafeBufferPointer { gy in
+                weight.data.withUnsafeBufferPointer { w in
+                    cols.withUnsafeBufferPointer { cp in
+                        partialDW.withUnsafeMutableBufferPointer { pdw in
+                            scratch.withUnsafeMutableBufferPointer { sp in
+                                let (dy, wp, colp, dwp) = (SharedPointer(UnsafeMutablePointer(mutating: gy.baseAddress!)),
+                                                           SharedPointer(UnsafeMutablePointer(mutating: w.baseAddress!)),
+                                                           SharedPointer(UnsafeMutablePointer(mutating: cp.baseAddress!)),
+                                                           SharedPointer(pdw.baseAddress!))
+                                let (dxs, dcolp) = (dxp.baseAddress.map { SharedPointer($0) }, sp.baseAddress.map { SharedPointer($0) })
+                                Threads.withSerialBLAS(workers) { worker in
+                                    for s in stride(from: worker, to: n, by: workers) {
+                                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(o), Int32(c), Int32(p), 1,
+                                                    dy + s * o * p, Int32(p), colp + s * c * p, Int32(p), 1, dwp + worker * o * c, Int32(c))
+                                        guard let dxs, let dcolp else { continue }
+                                        // dcols_s = Wᵀ · dY_s, then spread onto the sample's input planes.
+                                        let dcols = dcolp + worker * c * p
+                                        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(c), Int32(p), Int32(o), 1,
+                                                    wp.base, Int32(c), dy + s * o * p, Int32(p), 0, dcols, Int32(p))
+                                        for ch in 0..<c { g.expand(dcols + ch * p, into: dxs + (s * c + ch) * plane) }
+                                    }
+                                }
+                            }
+                        }
                     }
                 }
             }
-            grads[0] = Tensor(shape: x.shape, data: dx)
         }
+        var dw = [Float](repeating: 0, count: o * c)
+        for worker in 0..<workers {
+            for i in 0..<(o * c) { dw[i] += partialDW[worker * o * c + i] }
+        }
+        var grads: [Tensor?] = [x.requiresGrad ? Tensor(shape: x.shape, data: dx) : nil, Tensor(shape: weight.shape, data: dw)]
         if bias != nil { grads.append(biasGradient(grad, batch: n, channels: o, positions: p)) }
         return grads
-    }
-}
-
-/// `[rows, N·P]` ↔ `[N, rows, P]`: moves blocks of `positions` floats between the channel-major
-/// layout of a whole-batch matrix product and the sample-major layout of a tensor.
-func regrouped(_ a: [Float], rows: Int, samples: Int, positions p: Int, toSamplesFirst: Bool) -> [Float] {
-    [Float](unfilled: a.count) { out in
-        a.withUnsafeBufferPointer { src in
-            let (wide, tall) = toSamplesFirst ? (UnsafeMutablePointer(mutating: src.baseAddress!), out.baseAddress!)
-                                              : (out.baseAddress!, UnsafeMutablePointer(mutating: src.baseAddress!))
-            regroup(wide: wide, width: samples * p, tall: tall, rows: rows, samples: samples, positions: p, toTall: toSamplesFirst)
-        }
     }
 }
 

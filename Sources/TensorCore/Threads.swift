@@ -33,6 +33,23 @@ extension Threads {
         }
     }
 
+    /// Runs `body(w)` for `w` in `0..<workers` on parallel threads while OpenBLAS runs
+    /// single-threaded (restored after), so that each thread can call its own sgemm.
+    ///
+    /// NOTE: for many small products (per sample, per block) two threads each running their
+    /// own products keep both cores busy, where one threaded sgemm at a time pays OpenBLAS's
+    /// hand-off on every call and leaves the cores idle between calls.
+    public static func withSerialBLAS(_ workers: Int, _ body: @escaping @Sendable (Int) -> Void) {
+        guard workers > 1 else {
+            if workers == 1 { body(0) }
+            return
+        }
+        let saved = openblas_get_num_threads()
+        openblas_set_num_threads(1)
+        defer { openblas_set_num_threads(saved) }
+        DispatchQueue.concurrentPerform(iterations: workers) { w in body(w) }
+    }
+
     /// Runs `body` over contiguous chunks of `0..<total` (one per worker) for elementwise loops.
     public static func parallelChunks(_ total: Int, minimumWork: Int = 1 << 16, _ body: @escaping @Sendable (Range<Int>) -> Void) {
         let workers = Swift.max(1, Swift.min(count, total))

@@ -237,13 +237,13 @@ struct BenchCommand: ParsableCommand {
         let layers = (ConvBenchmarks.r2plus1dTiny + ConvBenchmarks.vggishTiny).filter { $0.name.hasPrefix(self.layer ?? "") }
         guard !layers.isEmpty else { throw ValidationError("no layer name starts with '\(self.layer ?? "")'") }
         for layer in layers {
-            let sgemm = ConvBenchmarks.sgemmRate(layer, reps: reps)
+            let measured = conv ? ConvBenchmarks.measure(layer, reps: reps) : nil
+            let sgemm = measured.map { layer.gflop / $0.sgemmSeconds } ?? ConvBenchmarks.sgemmRate(layer, reps: reps)
             var r = BenchmarkResult(workload: (conv ? "conv:" : "gemm:") + layer.name, value: sgemm, unit: "GFLOP/s",
                                     threads: Threads.count, peakRSSMB: peakResidentMegabytes(), repetitions: [],
                                     detail: ["input": "\(layer.input)", "gflop": String(format: "%.3f", layer.gflop)])
             r.gflop = layer.gflop
-            if conv {
-                let (seconds, growth) = ConvBenchmarks.time(layer, reps: reps)
+            if let (seconds, _, growth) = measured {
                 r.value = layer.gflop / seconds
                 r.sgemmGflops = sgemm
                 r.rssGrowthMB = growth
