@@ -68,6 +68,20 @@ public final class SoundBank {
     }
 }
 
+/// `clip` played `semitones` higher (negative: lower) and correspondingly shorter (longer),
+/// as a sampler transposes: linear interpolation at a step of 2^(semitones/12).
+public func transpose(_ clip: [Float], semitones: Double) -> [Float] {
+    let step = pow(2, semitones / 12)
+    guard step != 1, clip.count > 1 else { return clip }
+    let count = Int(Double(clip.count - 1) / step) + 1
+    return (0..<count).map { i in
+        let position = Double(i) * step
+        let j = min(Int(position), clip.count - 2)
+        let f = Float(position - Double(j))
+        return clip[j] * (1 - f) + clip[j + 1] * f
+    }
+}
+
 /// A stereo (or mono) mix being built at one sample rate.
 public struct Mix {
     public let rate: Int
