@@ -5,6 +5,8 @@ import Foundation
 struct ConvGeometry {
     let batch: Int, channels: Int, depth: Int, height: Int, width: Int
     let outChannels: Int, kernel: (Int, Int, Int), stride: (Int, Int, Int), padding: (Int, Int, Int), dilation: (Int, Int, Int)
+    /// Walk on the calling thread only (inside a per-thread loop that already uses every core).
+    var serial = false
 
     var outDepth: Int { (depth + 2 * padding.0 - dilation.0 * (kernel.0 - 1) - 1) / stride.0 + 1 }
     var outHeight: Int { (height + 2 * padding.1 - dilation.1 * (kernel.1 - 1) - 1) / stride.1 + 1 }
@@ -29,9 +31,20 @@ struct ConvGeometry {
         return (Swift.min(lo, hi), hi)
     }
 
+    /// The same geometry, walked on the calling thread only.
+    var onCallingThread: ConvGeometry {
+        var g = self
+        g.serial = true
+        return g
+    }
+
     /// Runs `body(item)` for `0 ..< items`, spread over the process's threads.
-    func parallel(_ items: Int, samples: Int, _ body: @escaping @Sendable (Int) -> Void) {
-        Threads.parallelFor(items, work: samples * patch * positions, body)
+    func parallel(_ items: Int, _ body: @escaping @Sendable (Int) -> Void) {
+        if serial {
+            for i in 0..<items { body(i) }
+            return
+        }
+        Threads.parallelFor(items, work: patch * positions, body)
     }
 
     /// A purely temporal kernel (kh = kw = 1, spatial stride 1, no spatial padding): each
@@ -50,40 +63,38 @@ struct ConvGeometry {
     /// add into one input plane; a visitor that only reads it (`Gather`) is split by
     /// (channel, kd, kh), which balances the work when there are few channels (the stem's 3).
     /// `depths` limits the walk to those output depth slices (a chunk of the column matrix, its
-    /// first slice at column 0). With `samples` > 1, consecutive samples of the input are
-    /// walked in one pass, sample s's columns `s · depths.count · H' · W'` to the right.
-    func walk<V: ColumnVisitor>(_ visitor: V, rowStride rs: Int, depths: Range<Int>? = nil, samples: Int = 1) {
+    /// first slice at column 0).
+    func walk<V: ColumnVisitor>(_ visitor: V, rowStride rs: Int, depths: Range<Int>? = nil) {
         let g = self
         let zs = depths ?? 0..<outDepth
-        let sampleColumns = zs.count * outHeight * outWidth
         if isTemporalOnly {
             // Whole planes: one stretch per (channel, kd, output depth).
             let plane = height * width
-            parallel(channels, samples: samples) { c in
-                for s in 0..<samples { for kd in 0..<g.kernel.0 {
+            parallel(channels) { c in
+                for kd in 0..<g.kernel.0 {
                     for z in zs {
                         let iz = z * g.stride.0 - g.padding.0 + kd * g.dilation.0
                         let inside = iz >= 0 && iz < g.depth
-                        visitor.visit(column: (c * g.kernel.0 + kd) * rs + s * sampleColumns + (z - zs.lowerBound) * plane,
-                                      input: inside ? s * g.inputVolume + (c * g.depth + iz) * plane : nil,
+                        visitor.visit(column: (c * g.kernel.0 + kd) * rs + (z - zs.lowerBound) * plane,
+                                      input: inside ? (c * g.depth + iz) * plane : nil,
                                       lo: 0, hi: plane, step: 1, length: plane)
                     }
-                } }
+                }
             }
             return
         }
         let (kd0, kh0) = (kernel.0, kernel.1)
         let fine = !V.writesInput
-        parallel(fine ? channels * kd0 * kh0 : channels, samples: samples) { item in
+        parallel(fine ? channels * kd0 * kh0 : channels) { item in
             let (oh, ow) = (g.outHeight, g.outWidth)
             let c = fine ? item / (kd0 * kh0) : item
             let kds = fine ? ((item / kh0) % kd0)..<((item / kh0) % kd0 + 1) : 0..<kd0
             let khs = fine ? (item % kh0)..<(item % kh0 + 1) : 0..<kh0
-            for s in 0..<samples { for kd in kds { for kh in khs { for kw in 0..<g.kernel.2 {
+            for kd in kds { for kh in khs { for kw in 0..<g.kernel.2 {
                 let row = ((c * kd0 + kd) * kh0 + kh) * g.kernel.2 + kw
                 let (lo, hi) = g.validColumns(kw)
-                let offset = s * g.inputVolume + kw * g.dilation.2 - g.padding.2
-                var column = row * rs + s * sampleColumns
+                let offset = kw * g.dilation.2 - g.padding.2
+                var column = row * rs
                 for z in zs {
                     let iz = z * g.stride.0 - g.padding.0 + kd * g.dilation.0
                     for y in 0..<oh {
@@ -94,23 +105,22 @@ struct ConvGeometry {
                         column += ow
                     }
                 }
-            } } } }
+            } } }
         }
     }
 
     /// vol2col for one sample: `x: [C, D, H, W]` → `cols: [patch, positions]`.
-    /// Rows of `cols` lie `rowStride` floats apart (`positions` for one sample; `g · positions`
-    /// when g samples share one column matrix, each at its own column offset).
+    /// Rows of `cols` lie `rowStride` floats apart (`positions` unless a chunk).
     /// With `depths`, only those output depth slices: `cols: [patch, depths.count · H' · W']`.
     func columns(_ x: UnsafePointer<Float>, into cols: UnsafeMutablePointer<Float>, rowStride: Int? = nil,
-                 depths: Range<Int>? = nil, samples: Int = 1) {
-        walk(Gather(source: x, columns: cols), rowStride: rowStride ?? positions, depths: depths, samples: samples)
+                 depths: Range<Int>? = nil) {
+        walk(Gather(source: x, columns: cols), rowStride: rowStride ?? positions, depths: depths)
     }
 
     /// col2vol: adds `cols: [patch, positions]` back into `dx: [C, D, H, W]` (the adjoint of `columns`).
     func accumulate(_ cols: UnsafePointer<Float>, into dx: UnsafeMutablePointer<Float>, rowStride: Int? = nil,
-                    depths: Range<Int>? = nil, samples: Int = 1) {
-        walk(Scatter(columns: cols, target: dx), rowStride: rowStride ?? positions, depths: depths, samples: samples)
+                    depths: Range<Int>? = nil) {
+        walk(Scatter(columns: cols, target: dx), rowStride: rowStride ?? positions, depths: depths)
     }
 
     /// Output depth slices per chunk of one sample's column matrix: as many as keep a chunk
@@ -222,50 +232,38 @@ public func conv3d(_ x: Tensor, weight: Tensor, bias: Tensor? = nil, stride: (In
     if g.isUnpaddedPointwise && !(g.isPointwise && p >= 2048) {
         return pointwiseConv3d(x, weight: weight, bias: bias, geometry: g)
     }
-    // NOTE: where one sample has few output positions (the late stages), several samples
-    // share one column matrix [K, group · P] so each sgemm is wide enough to run near sgemm's
-    // full rate; with many positions a sample is wide enough alone, and then the product is
-    // written (and the gradient read) in place, without the regrouping copies.
-    let group = p >= 2048 ? 1 : Swift.max(1, Swift.min(g.batch, 4096 / p, (8 << 20) / Swift.max(1, k * p)))
-    let width = group * p
+    if p < 2048 && g.batch > 1 {
+        return perSampleConv3d(x, weight: weight, bias: bias, geometry: g)
+    }
+    // NOTE: a sample with many output positions is wide enough for sgemm's full rate alone:
+    // its product is written (and the gradient read) in place, one depth chunk of its column
+    // matrix at a time (built on all threads), with OpenBLAS's threads on each product.
     // One sample's columns in chunks of `slices` output depth slices (`chunkWidth` columns).
     let slices = g.depthChunk(), slicePositions = g.outHeight * g.outWidth
-    let chunkWidth = group > 1 ? width : g.isPointwise ? 0 : slices * slicePositions
+    let chunkWidth = g.isPointwise ? 0 : slices * slicePositions
     let chunks = Swift.stride(from: 0, to: g.outDepth, by: slices).map { $0..<Swift.min($0 + slices, g.outDepth) }
-    // NOTE: these buffers are written in full (sgemm with β = 0, vol2col, the regrouping
-    // copies) before they are read, so they are not zero-filled first.
+    // NOTE: these buffers are written in full (sgemm with β = 0, vol2col) before they are
+    // read, so they are not zero-filled first.
     var out = [Float](uninitializedCount: g.batch * o * p)
     var cols = [Float](uninitializedCount: k * chunkWidth)
-    var product = [Float](uninitializedCount: group > 1 ? o * width : 0)
     x.data.withUnsafeBufferPointer { xs in
         weight.data.withUnsafeBufferPointer { w in
             out.withUnsafeMutableBufferPointer { y in
                 cols.withUnsafeMutableBufferPointer { c in
-                    product.withUnsafeMutableBufferPointer { prod in
-                        for first in Swift.stride(from: 0, to: g.batch, by: group) {
-                            let count = Swift.min(group, g.batch - first)
-                            if group == 1 {
-                                let input = xs.baseAddress! + first * g.inputVolume
-                                let yn = y.baseAddress! + first * o * p
-                                if g.isPointwise {
-                                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(o), Int32(p), Int32(k), 1,
-                                                w.baseAddress!, Int32(k), input, Int32(p), 0, yn, Int32(p))
-                                    continue
-                                }
-                                for zs in chunks {
-                                    let cw = zs.count * slicePositions
-                                    g.columns(input, into: c.baseAddress!, rowStride: cw, depths: zs)
-                                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(o), Int32(cw), Int32(k), 1,
-                                                w.baseAddress!, Int32(k), c.baseAddress!, Int32(cw), 0,
-                                                yn + zs.lowerBound * slicePositions, Int32(p))
-                                }
-                                continue
-                            }
-                            g.columns(xs.baseAddress! + first * g.inputVolume, into: c.baseAddress!, rowStride: width, samples: count)
-                            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(o), Int32(count * p), Int32(k), 1,
-                                        w.baseAddress!, Int32(k), c.baseAddress!, Int32(width), 0, prod.baseAddress!, Int32(width))
-                            regroup(wide: prod.baseAddress!, width: width, tall: y.baseAddress! + first * o * p, rows: o,
-                                    samples: count, positions: p, toTall: true)  // [O, count · P] → count × [O, P]
+                    for sample in 0..<g.batch {
+                        let input = xs.baseAddress! + sample * g.inputVolume
+                        let yn = y.baseAddress! + sample * o * p
+                        if g.isPointwise {
+                            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(o), Int32(p), Int32(k), 1,
+                                        w.baseAddress!, Int32(k), input, Int32(p), 0, yn, Int32(p))
+                            continue
+                        }
+                        for zs in chunks {
+                            let cw = zs.count * slicePositions
+                            g.columns(input, into: c.baseAddress!, rowStride: cw, depths: zs)
+                            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(o), Int32(cw), Int32(k), 1,
+                                        w.baseAddress!, Int32(k), c.baseAddress!, Int32(cw), 0,
+                                        yn + zs.lowerBound * slicePositions, Int32(p))
                         }
                     }
                 }
@@ -279,56 +277,36 @@ public func conv3d(_ x: Tensor, weight: Tensor, bias: Tensor? = nil, stride: (In
         var dx = [Float](zeroedCount: x.requiresGrad ? x.count : 0)
         var dw = [Float](repeating: 0, count: weight.count)
         var cols = [Float](uninitializedCount: k * chunkWidth)
-        var dy = [Float](uninitializedCount: group > 1 ? o * width : 0)
         x.data.withUnsafeBufferPointer { xs in
             weight.data.withUnsafeBufferPointer { w in
                 grad.data.withUnsafeBufferPointer { gy in
                     dw.withUnsafeMutableBufferPointer { dwp in
                         dx.withUnsafeMutableBufferPointer { dxp in
                             cols.withUnsafeMutableBufferPointer { c in
-                                dy.withUnsafeMutableBufferPointer { d in
-                                    for first in Swift.stride(from: 0, to: g.batch, by: group) {
-                                        let count = Swift.min(group, g.batch - first)
-                                        if group == 1 {
-                                            let input = xs.baseAddress! + first * g.inputVolume
-                                            let dyn = gy.baseAddress! + first * o * p
-                                            let dxn = dxp.baseAddress! + first * g.inputVolume
-                                            if g.isPointwise {
-                                                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(o), Int32(k), Int32(p), 1,
-                                                            dyn, Int32(p), input, Int32(p), 1, dwp.baseAddress!, Int32(k))
-                                                guard x.requiresGrad else { continue }
-                                                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(k), Int32(p), Int32(o), 1,
-                                                            w.baseAddress!, Int32(k), dyn, Int32(p), 0, dxn, Int32(p))
-                                                continue
-                                            }
-                                            for zs in chunks {
-                                                let cw = zs.count * slicePositions
-                                                let dyc = dyn + zs.lowerBound * slicePositions
-                                                // dW += dY[:, chunk] · colsᵀ
-                                                g.columns(input, into: c.baseAddress!, rowStride: cw, depths: zs)
-                                                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(o), Int32(k), Int32(cw), 1,
-                                                            dyc, Int32(p), c.baseAddress!, Int32(cw), 1, dwp.baseAddress!, Int32(k))
-                                                guard x.requiresGrad else { continue }
-                                                // dcols = Wᵀ · dY[:, chunk], then col2vol into dX.
-                                                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(k), Int32(cw), Int32(o), 1,
-                                                            w.baseAddress!, Int32(k), dyc, Int32(p), 0, c.baseAddress!, Int32(cw))
-                                                g.accumulate(c.baseAddress!, into: dxn, rowStride: cw, depths: zs)
-                                            }
-                                            continue
-                                        }
-                                        regroup(wide: d.baseAddress!, width: width, tall: UnsafeMutablePointer(mutating: gy.baseAddress! + first * o * p),
-                                                rows: o, samples: count, positions: p, toTall: false)  // count × [O, P] → [O, count · P]
-                                        g.columns(xs.baseAddress! + first * g.inputVolume, into: c.baseAddress!, rowStride: width,
-                                                  samples: count)
-                                        // dW += dY · colsᵀ
-                                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(o), Int32(k), Int32(count * p), 1,
-                                                    d.baseAddress!, Int32(width), c.baseAddress!, Int32(width), 1, dwp.baseAddress!, Int32(k))
+                                for sample in 0..<g.batch {
+                                    let input = xs.baseAddress! + sample * g.inputVolume
+                                    let dyn = gy.baseAddress! + sample * o * p
+                                    let dxn = dxp.baseAddress! + sample * g.inputVolume
+                                    if g.isPointwise {
+                                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(o), Int32(k), Int32(p), 1,
+                                                    dyn, Int32(p), input, Int32(p), 1, dwp.baseAddress!, Int32(k))
                                         guard x.requiresGrad else { continue }
-                                        // dcols = Wᵀ · dY, then col2vol into each sample's dX.
-                                        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(k), Int32(count * p), Int32(o), 1,
-                                                    w.baseAddress!, Int32(k), d.baseAddress!, Int32(width), 0, c.baseAddress!, Int32(width))
-                                        g.accumulate(c.baseAddress!, into: dxp.baseAddress! + first * g.inputVolume, rowStride: width,
-                                                     samples: count)
+                                        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(k), Int32(p), Int32(o), 1,
+                                                    w.baseAddress!, Int32(k), dyn, Int32(p), 0, dxn, Int32(p))
+                                        continue
+                                    }
+                                    for zs in chunks {
+                                        let cw = zs.count * slicePositions
+                                        let dyc = dyn + zs.lowerBound * slicePositions
+                                        // dW += dY[:, chunk] · colsᵀ
+                                        g.columns(input, into: c.baseAddress!, rowStride: cw, depths: zs)
+                                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(o), Int32(k), Int32(cw), 1,
+                                                    dyc, Int32(p), c.baseAddress!, Int32(cw), 1, dwp.baseAddress!, Int32(k))
+                                        guard x.requiresGrad else { continue }
+                                        // dcols = Wᵀ · dY[:, chunk], then col2vol into dX.
+                                        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(k), Int32(cw), Int32(o), 1,
+                                                    w.baseAddress!, Int32(k), dyc, Int32(p), 0, c.baseAddress!, Int32(cw))
+                                        g.accumulate(c.baseAddress!, into: dxn, rowStride: cw, depths: zs)
                                     }
                                 }
                             }

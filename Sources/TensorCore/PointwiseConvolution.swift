@@ -122,20 +122,6 @@ func pointwiseConv3d(_ x: Tensor, weight: Tensor, bias: Tensor?, geometry g: Con
     }
 }
 
-/// Moves `samples` × `rows` blocks of `p` floats between a matrix `wide: [rows, width]` (sample
-/// s's block of row r at column s·p) and `tall: [samples, rows, p]`, in the direction `toTall`
-/// says, spread over the threads by row.
-func regroup(wide: UnsafeMutablePointer<Float>, width: Int, tall: UnsafeMutablePointer<Float>, rows: Int, samples: Int,
-             positions p: Int, toTall: Bool) {
-    let w = SharedPointer(wide), t = SharedPointer(tall)
-    Threads.parallelFor(rows, work: rows * samples * p) { r in
-        for n in 0..<samples {
-            let a = w + (r * width + n * p), b = t + ((n * rows + r) * p)
-            if toTall { b.update(from: a, count: p) } else { a.update(from: b, count: p) }
-        }
-    }
-}
-
 /// Adds `bias: [C]` to `out: [N, C, P]`.
 func addBias(_ bias: Tensor, to out: inout [Float], batch: Int, channels: Int, positions p: Int) {
     for n in 0..<batch {
