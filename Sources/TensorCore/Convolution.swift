@@ -228,97 +228,10 @@ public func conv3d(_ x: Tensor, weight: Tensor, bias: Tensor? = nil, stride: (In
                          stride: stride, padding: padding, dilation: dilation)
     precondition(g.outDepth > 0 && g.outHeight > 0 && g.outWidth > 0, "conv3d: kernel \(weight.shape) does not fit input \(x.shape)")
     if let bias { precondition(bias.shape == [g.outChannels], "conv3d: bias \(bias.shape) for \(g.outChannels) output channels") }
-    let (o, k, p) = (g.outChannels, g.patch, g.positions)
-    if g.isUnpaddedPointwise && !(g.isPointwise && p >= 2048) {
+    if g.isUnpaddedPointwise && !(g.isPointwise && g.positions >= 2048) {
         return pointwiseConv3d(x, weight: weight, bias: bias, geometry: g)
     }
-    if p < 2048 && g.batch > 1 {
-        return perSampleConv3d(x, weight: weight, bias: bias, geometry: g)
-    }
-    // NOTE: a sample with many output positions is wide enough for sgemm's full rate alone:
-    // its product is written (and the gradient read) in place, one depth chunk of its column
-    // matrix at a time (built on all threads), with OpenBLAS's threads on each product.
-    // One sample's columns in chunks of `slices` output depth slices (`chunkWidth` columns).
-    let slices = g.depthChunk(), slicePositions = g.outHeight * g.outWidth
-    let chunkWidth = g.isPointwise ? 0 : slices * slicePositions
-    let chunks = Swift.stride(from: 0, to: g.outDepth, by: slices).map { $0..<Swift.min($0 + slices, g.outDepth) }
-    // NOTE: these buffers are written in full (sgemm with β = 0, vol2col) before they are
-    // read, so they are not zero-filled first.
-    var out = [Float](uninitializedCount: g.batch * o * p)
-    var cols = [Float](uninitializedCount: k * chunkWidth)
-    x.data.withUnsafeBufferPointer { xs in
-        weight.data.withUnsafeBufferPointer { w in
-            out.withUnsafeMutableBufferPointer { y in
-                cols.withUnsafeMutableBufferPointer { c in
-                    for sample in 0..<g.batch {
-                        let input = xs.baseAddress! + sample * g.inputVolume
-                        let yn = y.baseAddress! + sample * o * p
-                        if g.isPointwise {
-                            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(o), Int32(p), Int32(k), 1,
-                                        w.baseAddress!, Int32(k), input, Int32(p), 0, yn, Int32(p))
-                            continue
-                        }
-                        for zs in chunks {
-                            let cw = zs.count * slicePositions
-                            g.columns(input, into: c.baseAddress!, rowStride: cw, depths: zs)
-                            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(o), Int32(cw), Int32(k), 1,
-                                        w.baseAddress!, Int32(k), c.baseAddress!, Int32(cw), 0,
-                                        yn + zs.lowerBound * slicePositions, Int32(p))
-                        }
-                    }
-                }
-            }
-        }
-    }
-    if let bias { addBias(bias, to: &out, batch: g.batch, channels: o, positions: p) }
-    let shape = [g.batch, o, g.outDepth, g.outHeight, g.outWidth]
-    let inputs = bias.map { [x, weight, $0] } ?? [x, weight]
-    return Autograd.result(shape: shape, data: out, inputs: inputs) { grad in
-        var dx = [Float](zeroedCount: x.requiresGrad ? x.count : 0)
-        var dw = [Float](repeating: 0, count: weight.count)
-        var cols = [Float](uninitializedCount: k * chunkWidth)
-        x.data.withUnsafeBufferPointer { xs in
-            weight.data.withUnsafeBufferPointer { w in
-                grad.data.withUnsafeBufferPointer { gy in
-                    dw.withUnsafeMutableBufferPointer { dwp in
-                        dx.withUnsafeMutableBufferPointer { dxp in
-                            cols.withUnsafeMutableBufferPointer { c in
-                                for sample in 0..<g.batch {
-                                    let input = xs.baseAddress! + sample * g.inputVolume
-                                    let dyn = gy.baseAddress! + sample * o * p
-                                    let dxn = dxp.baseAddress! + sample * g.inputVolume
-                                    if g.isPointwise {
-                                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(o), Int32(k), Int32(p), 1,
-                                                    dyn, Int32(p), input, Int32(p), 1, dwp.baseAddress!, Int32(k))
-                                        guard x.requiresGrad else { continue }
-                                        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(k), Int32(p), Int32(o), 1,
-                                                    w.baseAddress!, Int32(k), dyn, Int32(p), 0, dxn, Int32(p))
-                                        continue
-                                    }
-                                    for zs in chunks {
-                                        let cw = zs.count * slicePositions
-                                        let dyc = dyn + zs.lowerBound * slicePositions
-                                        // dW += dY[:, chunk] · colsᵀ
-                                        g.columns(input, into: c.baseAddress!, rowStride: cw, depths: zs)
-                                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(o), Int32(k), Int32(cw), 1,
-                                                    dyc, Int32(p), c.baseAddress!, Int32(cw), 1, dwp.baseAddress!, Int32(k))
-                                        guard x.requiresGrad else { continue }
-                                        // dcols = Wᵀ · dY[:, chunk], then col2vol into dX.
-                                        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(k), Int32(cw), Int32(o), 1,
-                                                    w.baseAddress!, Int32(k), dyc, Int32(p), 0, c.baseAddress!, Int32(cw))
-                                        g.accumulate(c.baseAddress!, into: dxn, rowStride: cw, depths: zs)
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        var grads: [Tensor?] = [x.requiresGrad ? Tensor(shape: x.shape, data: dx) : nil, Tensor(shape: weight.shape, data: dw)]
-        if bias != nil { grads.append(biasGradient(grad, batch: g.batch, channels: o, positions: p)) }
-        return grads
-    }
+    return perSampleConv3d(x, weight: weight, bias: bias, geometry: g)
 }
 
 /// 2-D convolution: `x: [N, C, H, W]`, `weight: [O, C, kh, kw]`, `bias: [O]` → `[N, O, H', W']`

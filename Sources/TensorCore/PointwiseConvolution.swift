@@ -93,7 +93,9 @@ func pointwiseConv3d(_ x: Tensor, weight: Tensor, bias: Tensor?, geometry g: Con
                                                            SharedPointer(UnsafeMutablePointer(mutating: w.baseAddress!)),
                                                            SharedPointer(UnsafeMutablePointer(mutating: cp.baseAddress!)),
                                                            SharedPointer(pdw.baseAddress!))
-                                let (dxs, dcolp) = (dxp.baseAddress.map { SharedPointer($0) }, sp.baseAddress.map { SharedPointer($0) })
+                                // NOTE: an empty array's buffer may still have a base address; test requiresGrad.
+                                let (dxs, dcolp) = x.requiresGrad ? (dxp.baseAddress.map { SharedPointer($0) }, sp.baseAddress.map { SharedPointer($0) })
+                                                                  : (nil, nil)
                                 Threads.withSerialBLAS(workers) { worker in
                                     for s in stride(from: worker, to: n, by: workers) {
                                         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(o), Int32(c), Int32(p), 1,

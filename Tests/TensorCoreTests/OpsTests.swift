@@ -200,6 +200,37 @@ import Testing
         #expect(closeness(viaConv, z.grad!).isEmpty, "strided pointwise conv dx")
     }
 
+    /// Samples spread over the threads (a batch of 3 on 2 threads, columns in depth chunks,
+    /// per-thread weight-gradient sums) give what the samples give one at a time; without an
+    /// input gradient (a first layer) the weight gradient is the same.
+    @Test func samplesOnThreadsEqualOneSampleAtATime() {
+        var rng = SeededRandom(seed: 9)
+        let x = Tensor.normal([3, 3, 6, 96, 96], rng: &rng)
+        let w = Tensor.normal([5, 3, 3, 7, 7], std: 0.1, rng: &rng)
+        w.requiresGrad = true
+        let y = conv3d(x, weight: w, stride: (1, 2, 2), padding: (1, 3, 3))  // [3, 5, 6, 48, 48], a chunk per depth slice
+        let seed = Tensor.normal(y.shape, rng: &rng)
+        y.backward(seed)
+        let dwWithoutInputGradient = w.grad!
+        w.zeroGrad()
+        x.requiresGrad = true
+        conv3d(x, weight: w, stride: (1, 2, 2), padding: (1, 3, 3)).backward(seed)
+        #expect(closeness(w.grad!, dwWithoutInputGradient).isEmpty, "dw without an input gradient")
+        var dwSum = [Float](repeating: 0, count: w.count)
+        for s in 0..<3 {
+            let xs = x.detached().slice(axis: 0, s..<(s + 1))
+            xs.requiresGrad = true
+            let ws = w.detached()
+            ws.requiresGrad = true
+            let ys = conv3d(xs, weight: ws, stride: (1, 2, 2), padding: (1, 3, 3))
+            ys.backward(seed.slice(axis: 0, s..<(s + 1)))
+            #expect(closeness(ys, y.slice(axis: 0, s..<(s + 1))).isEmpty, "output of sample \(s)")
+            #expect(closeness(xs.grad!, x.grad!.slice(axis: 0, s..<(s + 1))).isEmpty, "dx of sample \(s)")
+            for i in 0..<w.count { dwSum[i] += ws.grad!.data[i] }
+        }
+        #expect(closeness(Tensor(shape: w.shape, data: dwSum), w.grad!, rtol: 1e-3, atol: 1e-3).isEmpty, "dw summed over samples")
+    }
+
     @Test func sortAndTopK() {
         let x = Tensor(shape: [2, 4], data: [3, 1, 4, 1, -2, 7, 0, 7])
         let (v, i) = x.sorted()
