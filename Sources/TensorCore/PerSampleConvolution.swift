@@ -109,12 +109,20 @@ func perSampleConv3d(_ x: Tensor, weight: Tensor, bias: Tensor?, geometry: ConvG
                 }
             }
         }
-        var dw = [Float](repeating: 0, count: o * k)
-        for worker in 0..<workers {
-            for i in 0..<(o * k) { dw[i] += partialDW[worker * o * k + i] }
-        }
+        let dw = summedPartials(partialDW, parts: workers)
         var grads: [Tensor?] = [x.requiresGrad ? Tensor(shape: x.shape, data: dx) : nil, Tensor(shape: weight.shape, data: dw)]
         if bias != nil { grads.append(biasGradient(grad, batch: n, channels: o, positions: p)) }
         return grads
     }
+}
+
+/// The sum of `parts` equal consecutive slices of `partials` (the threads' partial weight
+/// gradients): `partials: [parts, M]` → `[M]`.
+func summedPartials(_ partials: [Float], parts: Int) -> [Float] {
+    let m = partials.count / parts
+    var sum = Array(partials[0..<m])
+    for part in 1..<max(1, parts) {
+        for i in 0..<m { sum[i] += partials[part * m + i] }
+    }
+    return sum
 }

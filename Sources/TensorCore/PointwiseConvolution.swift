@@ -114,10 +114,7 @@ func pointwiseConv3d(_ x: Tensor, weight: Tensor, bias: Tensor?, geometry g: Con
                 }
             }
         }
-        var dw = [Float](repeating: 0, count: o * c)
-        for worker in 0..<workers {
-            for i in 0..<(o * c) { dw[i] += partialDW[worker * o * c + i] }
-        }
+        let dw = summedPartials(partialDW, parts: workers)
         var grads: [Tensor?] = [x.requiresGrad ? Tensor(shape: x.shape, data: dx) : nil, Tensor(shape: weight.shape, data: dw)]
         if bias != nil { grads.append(biasGradient(grad, batch: n, channels: o, positions: p)) }
         return grads
