@@ -31,8 +31,8 @@ func perSampleConv3d(_ x: Tensor, weight: Tensor, bias: Tensor?, geometry: ConvG
         weight.data.withUnsafeBufferPointer { w in
             out.withUnsafeMutableBufferPointer { y in
                 scratch.withUnsafeMutableBufferPointer { sc in
-                    let (src, wp, yp) = (SharedPointer(UnsafeMutablePointer(mutating: xs.baseAddress!)),
-                                         SharedPointer(UnsafeMutablePointer(mutating: w.baseAddress!)), SharedPointer(y.baseAddress!))
+                    let (src, wp, yp) = (SharedPointer(xs.baseAddress!),
+                                         SharedPointer(w.baseAddress!), SharedPointer(y.baseAddress!))
                     // NOTE: an empty array's buffer may still have a base address; test the sizes.
                     let cp = chunkWidth > 0 ? sc.baseAddress.map { SharedPointer($0) } : nil
                     Threads.withSerialBLAS(workers) { worker in
@@ -69,9 +69,9 @@ func perSampleConv3d(_ x: Tensor, weight: Tensor, bias: Tensor?, geometry: ConvG
                     partialDW.withUnsafeMutableBufferPointer { pdw in
                         dx.withUnsafeMutableBufferPointer { dxp in
                             scratch.withUnsafeMutableBufferPointer { sc in
-                                let (src, wp, dy, dwp) = (SharedPointer(UnsafeMutablePointer(mutating: xs.baseAddress!)),
-                                                          SharedPointer(UnsafeMutablePointer(mutating: w.baseAddress!)),
-                                                          SharedPointer(UnsafeMutablePointer(mutating: gy.baseAddress!)),
+                                let (src, wp, dy, dwp) = (SharedPointer(xs.baseAddress!),
+                                                          SharedPointer(w.baseAddress!),
+                                                          SharedPointer(gy.baseAddress!),
                                                           SharedPointer(pdw.baseAddress!))
                                 let dxs = x.requiresGrad ? dxp.baseAddress.map { SharedPointer($0) } : nil
                                 let cp = chunkWidth > 0 ? sc.baseAddress.map { SharedPointer($0) } : nil

@@ -59,8 +59,8 @@ func pointwiseConv3d(_ x: Tensor, weight: Tensor, bias: Tensor?, geometry g: Con
         weight.data.withUnsafeBufferPointer { w in
             cols.withUnsafeMutableBufferPointer { cp in
                 out.withUnsafeMutableBufferPointer { y in
-                    let (src, wp, colp, yp) = (SharedPointer(UnsafeMutablePointer(mutating: xs.baseAddress!)),
-                                               SharedPointer(UnsafeMutablePointer(mutating: w.baseAddress!)),
+                    let (src, wp, colp, yp) = (SharedPointer(xs.baseAddress!),
+                                               SharedPointer(w.baseAddress!),
                                                SharedPointer(cp.baseAddress!), SharedPointer(y.baseAddress!))
                     Threads.withSerialBLAS(workers) { worker in
                         for s in stride(from: worker, to: n, by: workers) {
@@ -89,9 +89,9 @@ func pointwiseConv3d(_ x: Tensor, weight: Tensor, bias: Tensor?, geometry g: Con
                     cols.withUnsafeBufferPointer { cp in
                         partialDW.withUnsafeMutableBufferPointer { pdw in
                             scratch.withUnsafeMutableBufferPointer { sp in
-                                let (dy, wp, colp, dwp) = (SharedPointer(UnsafeMutablePointer(mutating: gy.baseAddress!)),
-                                                           SharedPointer(UnsafeMutablePointer(mutating: w.baseAddress!)),
-                                                           SharedPointer(UnsafeMutablePointer(mutating: cp.baseAddress!)),
+                                let (dy, wp, colp, dwp) = (SharedPointer(gy.baseAddress!),
+                                                           SharedPointer(w.baseAddress!),
+                                                           SharedPointer(cp.baseAddress!),
                                                            SharedPointer(pdw.baseAddress!))
                                 // NOTE: an empty array's buffer may still have a base address; test requiresGrad.
                                 let (dxs, dcolp) = x.requiresGrad ? (dxp.baseAddress.map { SharedPointer($0) }, sp.baseAddress.map { SharedPointer($0) })
