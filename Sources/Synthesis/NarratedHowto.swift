@@ -12,9 +12,17 @@ import Media
 /// Ground truth: the task, every step's span and canonical text, the per-frame step phase,
 /// and the canonical step texts that serve as retrieval queries.
 public struct NarratedHowto: Recipe {
-    public let name = "narrated-howto"
+    public let name: String
     public let labelName = "task"
     public let hasAudio = true
+    /// How long one step lasts, in seconds.
+    public let stepSeconds: ClosedRange<Double>
+    /// How many narration lines describe one step (each is skipped with probability 0.1).
+    public let linesPerStep: ClosedRange<Int>
+    /// How many unrelated lines a video has.
+    public let chatterLines: ClosedRange<Int>
+    /// The longest a video may be, in seconds.
+    public let maximumDuration: Double
 
     struct Step {
         let verb: String
@@ -53,7 +61,30 @@ public struct NarratedHowto: Recipe {
     static let chatter = ["welcome back to the channel", "don't forget to subscribe", "let me know in the comments",
                           "this is my favourite part", "thanks for watching", "I got this at the store last week"]
 
-    public init() {}
+    /// The default corpus: short videos (steps of 1.8–3.4 s, 4–20 s in all), one line per step.
+    public init() {
+        name = "narrated-howto"
+        stepSeconds = 1.8...3.4
+        linesPerStep = 1...1
+        chatterLines = 1...2
+        maximumDuration = 20
+    }
+
+    /// `narrated-howto-long`: the same tasks performed slowly (steps of 5–9 s, 20–60 s in all),
+    /// each step narrated by 1–3 lines spread over it (each misaligned by up to ±3 s), and 2–4
+    /// unrelated lines: narration is dense, so the lines near a clip are about its step and its
+    /// neighbours rather than the whole task — closer to HowTo100M's minutes-long videos.
+    public static var long: NarratedHowto {
+        NarratedHowto(name: "narrated-howto-long", stepSeconds: 5...9, linesPerStep: 1...3, chatterLines: 2...4, maximumDuration: 60)
+    }
+
+    init(name: String, stepSeconds: ClosedRange<Double>, linesPerStep: ClosedRange<Int>, chatterLines: ClosedRange<Int>, maximumDuration: Double) {
+        self.name = name
+        self.stepSeconds = stepSeconds
+        self.linesPerStep = linesPerStep
+        self.chatterLines = chatterLines
+        self.maximumDuration = maximumDuration
+    }
 
     public var classes: [String] { Self.tasks.map(\.name) }
 
@@ -70,11 +101,11 @@ public struct NarratedHowto: Recipe {
         var spans: [(step: Int, start: Double, end: Double)] = []
         var t = rng.uniform(0.4, 1.2)
         for s in task.steps {
-            let d = rng.uniform(1.8, 3.4)
+            let d = rng.uniform(stepSeconds.lowerBound, stepSeconds.upperBound)
             spans.append((s, t, t + d))
             t += d + rng.uniform(0.2, 0.6)
         }
-        let duration = min(20, max(4, t + rng.uniform(0.3, 0.8)))
+        let duration = min(maximumDuration, max(4, t + rng.uniform(0.3, 0.8)))
         let times = format.frameTimes(duration: duration, rng: &rng)
         let scene = Scene(width: format.width, height: format.height, rng: &rng)
         let table = (y: h * rng.uniform(0.68, 0.8), colour: Colour.hsv(rng.uniform(0.05, 0.12), rng.uniform(0.3, 0.6), rng.uniform(0.35, 0.6)))
@@ -97,14 +128,18 @@ public struct NarratedHowto: Recipe {
 
         // Narrations: misaligned step descriptions, some skipped, plus unrelated chatter.
         var lines: [SubtitleSegment] = []
-        for span in spans where rng.chance(0.9) {
-            let text = rng.choose(Self.templates).replacingOccurrences(of: "{s}", with: Self.steps[span.step].text)
-            let centre = (span.start + span.end) / 2 + rng.uniform(-3, 3)
-            let length = rng.uniform(1.2, 2.2)
-            let start = min(max(0, centre - length / 2), duration - length)
-            lines.append(SubtitleSegment(start: round3(max(0, start)), end: round3(min(duration, max(0, start) + length)), text: text))
+        for span in spans {
+            // Line j of n is about the centre of the j-th n-th of the step, misaligned by up to ±3 s.
+            let count = linesPerStep.count == 1 ? linesPerStep.lowerBound : rng.int(linesPerStep)
+            for j in 0..<count where rng.chance(0.9) {
+                let text = rng.choose(Self.templates).replacingOccurrences(of: "{s}", with: Self.steps[span.step].text)
+                let centre = span.start + (span.end - span.start) * (Double(j) + 0.5) / Double(count) + rng.uniform(-3, 3)
+                let length = rng.uniform(1.2, 2.2)
+                let start = min(max(0, centre - length / 2), duration - length)
+                lines.append(SubtitleSegment(start: round3(max(0, start)), end: round3(min(duration, max(0, start) + length)), text: text))
+            }
         }
-        for _ in 0..<rng.int(1...2) {
+        for _ in 0..<rng.int(chatterLines) {
             let start = rng.uniform(0, max(0.1, duration - 1.5))
             lines.append(SubtitleSegment(start: round3(start), end: round3(min(duration, start + rng.uniform(1, 1.8))), text: rng.choose(Self.chatter)))
         }

@@ -63,12 +63,13 @@ public enum SynthError: Error, CustomStringConvertible {
 /// Writes a synthetic corpus folder: `manifest.jsonl`, `corpus.json`, `videos/*.mp4` (H.264 +
 /// AAC + a mov_text narration stream), `narrations/*.srt`, `annotations/*.json`.
 public enum Synthesizer {
-    public static let recipeNames = ["sounding-objects", "narrated-howto", "motions"]
+    public static let recipeNames = ["sounding-objects", "narrated-howto", "narrated-howto-long", "motions"]
 
     public static func recipe(named name: String) throws -> Recipe {
         switch name {
         case "sounding-objects": return SoundingObjects()
         case "narrated-howto": return NarratedHowto()
+        case "narrated-howto-long": return NarratedHowto.long
         case "motions": return Motions()
         default: throw SynthError.unknownRecipe(name)
         }

@@ -91,6 +91,43 @@ import Testing
         }
     }
 
+    /// `narrated-howto-long` (made without encoding): slow steps, several lines per step, each
+    /// line still within ±3 s (plus its own length) of the step it names; the default recipe keeps
+    /// one line per step at most.
+    @Test func longNarratedHowtoHasSlowStepsAndDenseNarration() throws {
+        let sounds = SoundBank(rate: 16000, allowRecordings: false)
+        for (recipe, isLong) in [(NarratedHowto.long, true), (NarratedHowto(), false)] {
+            var linesPerStep: [Int] = []
+            for i in 0..<12 {
+                var rng = SeededRandom(seed: 11, stream: UInt64(i))
+                let format = VideoFormat.random(&rng)
+                let video = recipe.makeVideo(label: i % recipe.classes.count, format: format, rng: &rng, sounds: sounds)
+                guard case .array(let steps)? = video.annotation["steps"] else { Issue.record("no steps"); continue }
+                for case .object(let step) in steps {
+                    guard case .string(let text)? = step["step"], case .number(let start)? = step["start"],
+                          case .number(let end)? = step["end"] else { Issue.record("malformed step \(step)"); continue }
+                    let length = end - start
+                    #expect(isLong ? (length >= 4.99 && length <= 9.01) : (length >= 1.79 && length <= 3.41), "\(recipe.name): step of \(length) s")
+                    let naming = video.narrations.filter { $0.text.contains(text) }
+                    linesPerStep.append(naming.count)
+                    for line in naming {
+                        // A line's centre is within ±3 s of its part of the step; pushing lines apart
+                        // so they do not overlap moves one by at most a few line lengths.
+                        #expect(line.end > start - 3 - 2.2 * 3 && line.start < end + 3 + 2.2 * 3, "\(line.text) at \(line.start)–\(line.end), step \(start)–\(end)")
+                    }
+                }
+                #expect(video.duration <= recipe.maximumDuration + 1e-9)
+            }
+            let mean = Double(linesPerStep.reduce(0, +)) / Double(linesPerStep.count)
+            if isLong {
+                #expect(mean > 1.4, "lines per step \(mean)")
+                #expect(linesPerStep.max()! >= 3)
+            } else {
+                #expect(linesPerStep.max()! <= 1 && mean > 0.7, "lines per step \(mean)")
+            }
+        }
+    }
+
     @Test func motionsAreVideoOnly() throws {
         let (dir, entries) = try synth("motions", videos: 2, seed: 5)
         for e in entries {
