@@ -60,9 +60,9 @@ public struct SoundingObjects: Recipe {
         let scene = Scene(width: format.width, height: format.height, rng: &rng)
 
         // Objects: the sounding one carries the label; distractors have other classes
-        // (none in 45 % of the videos, one in 35 %, two in 20 %).
+        // (none in 60 % of the videos, one in 30 %, two in 10 %).
         let draw = rng.unit()
-        let count = draw < 0.45 ? 1 : draw < 0.8 ? 2 : 3
+        let count = draw < 0.6 ? 1 : draw < 0.9 ? 2 : 3
         var objectClasses = [label]
         while objectClasses.count < count {
             let c = rng.int(0...(classes.count - 1))
@@ -92,12 +92,12 @@ public struct SoundingObjects: Recipe {
             let x = objects[0].state(at: onset).cx
             mix.add(transposed[name]!, at: onset, gain: rng.uniform(0.5, 1.0), pan: (x / w) * 2 - 1)
         }
-        mix.addLooped(sounds.clip(rng.choose(Self.ambient)), gain: rng.uniform(0.1, 0.35), offset: rng.int(0...100_000))
+        mix.addLooped(sounds.clip(rng.choose(Self.ambient)), gain: rng.uniform(0.15, 0.5), offset: rng.int(0...100_000))
         // Off-screen sounds: other recordings and other classes' sounds, at any pitch.
         let others = Self.offscreen + Self.classSounds.enumerated().filter { $0.offset != label }.flatMap(\.element)
         for _ in 0..<(rng.chance(0.7) ? rng.int(1...4) : 0) {
             let clip = transpose(sounds.clip(rng.choose(others)), semitones: rng.uniform(-Self.pitchRange, Self.pitchRange))
-            mix.add(clip, at: rng.uniform(0, duration - 0.3), gain: rng.uniform(0.2, 0.5), pan: rng.uniform(-1, 1))
+            mix.add(clip, at: rng.uniform(0, duration - 0.3), gain: rng.uniform(0.25, 0.6), pan: rng.uniform(-1, 1))
         }
         mix.addNoise(0.004, rng: &rng)
 
@@ -197,10 +197,10 @@ struct MovingObject {
         self.height = height
         colour = Colour.hsv(rng.unit(), rng.uniform(0.55, 1), rng.uniform(0.65, 1))
         let m = min(width, height)
-        radius = m * rng.uniform(0.11, 0.16)
+        radius = m * rng.uniform(0.15, 0.2)
         centre = (rng.uniform(0.25, 0.75) * width, rng.uniform(0.3, 0.7) * height)
         amplitude = (m * rng.uniform(0.12, 0.25), m * rng.uniform(0.12, 0.22))
-        angularSpeed = 2 * .pi / rng.uniform(1.2, 3) * (rng.chance(0.5) ? 1 : -1)
+        angularSpeed = 2 * .pi / rng.uniform(0.9, 1.8) * (rng.chance(0.5) ? 1 : -1)
         phase = rng.uniform(0, 2 * .pi)
         spin = rng.uniform(-1, 1)
     }

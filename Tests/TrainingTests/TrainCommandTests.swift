@@ -162,6 +162,23 @@ import TestSupport
         #expect(try losses(out).count == 3)
     }
 
+    /// The README's issue-5 commands: a cache made with `configs/avnce-small-clips.yaml` has its
+    /// 56x56 geometry and trains with that config.
+    @Test func theSmallClipConfigPreparesItsCacheAndTrainsFromIt() throws {
+        let config = repositoryRoot + "/configs/avnce-small-clips.yaml"
+        let corpus = repositoryRoot + "/corpora/sounding-objects"
+        let dir = makeTemporaryDirectory("train-small-clips")
+        let prepared = try runConcord(["prepare", corpus, "--config", config, "--out", dir + "/cache", "--threads", "2"])
+        #expect(prepared.status == 0, "\(prepared.stderr)")
+        let r = try runConcord(["train", "--config", config, "--threads", "2", "corpus=" + corpus, "cache=" + dir + "/cache",
+                                "out=" + dir + "/run", "steps=3", "batch_size=8", "video.width=8", "audio.width=8"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(try losses(dir + "/run").count == 3)
+        let meta = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/cache/cache.json"))) as? [String: Any]
+        let geometry = meta?["geometry"] as? [String: Any]
+        #expect(geometry?["size"] as? Int == 56 && geometry?["shortSide"] as? Int == 64, "cache geometry: \(String(describing: geometry))")
+    }
+
     @Test func badConfigsAndDivergenceAreClearErrors() throws {
         let out = makeTemporaryDirectory("train-bad")
         let unknown = try train("avnce", ["objectives.0.name=xdcc", "out=" + out])
