@@ -70,7 +70,7 @@ public struct NarratedHowto: Recipe {
         maximumDuration = 20
     }
 
-    /// `narrated-howto-long`: the same tasks performed slowly (steps of 5–9 s, 20–60 s in all),
+    /// `narrated-howto-long`: the same tasks performed slowly (steps of 5–9 s, about 18–60 s in all),
     /// each step narrated by 1–3 lines spread over it (each misaligned by up to ±3 s), and 2–4
     /// unrelated lines: narration is dense, so the lines near a clip are about its step and its
     /// neighbours rather than the whole task — closer to HowTo100M's minutes-long videos.
@@ -130,6 +130,7 @@ public struct NarratedHowto: Recipe {
         var lines: [SubtitleSegment] = []
         for span in spans {
             // Line j of n is about the centre of the j-th n-th of the step, misaligned by up to ±3 s.
+            // NOTE: a fixed count draws nothing, so the default recipe's corpora stay byte-identical.
             let count = linesPerStep.count == 1 ? linesPerStep.lowerBound : rng.int(linesPerStep)
             for j in 0..<count where rng.chance(0.9) {
                 let text = rng.choose(Self.templates).replacingOccurrences(of: "{s}", with: Self.steps[span.step].text)
