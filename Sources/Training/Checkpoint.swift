@@ -68,11 +68,13 @@ public enum CheckpointError: Error, CustomStringConvertible {
     case notACheckpoint(String)
     case badConfig(String, String)
     case noCheckpoint(String)
+    case incompatible(String, String)
     public var description: String {
         switch self {
         case .notACheckpoint(let p): "\(p): not a Concord training checkpoint (no format/step/config metadata)"
         case .badConfig(let p, let why): "\(p): the stored config cannot be read (\(why))"
         case .noCheckpoint(let dir): "\(dir): no checkpoint to resume from (checkpoint.safetensors is missing)"
+        case .incompatible(let p, let why): "\(p): \(why)"
         }
     }
 }

@@ -76,6 +76,9 @@ public struct TrainConfig: Codable, Equatable, Sendable {
     public var cache: String? = nil
     public var split: String = "train"
     public var out: String = "runs/train"
+    /// A checkpoint whose encoders (`video.`, `audio.`, `text.`) start this run: fine-tuning
+    /// from a pretrained model. Heads and the optimizer start fresh; `--resume` ignores it.
+    public var initFrom: String? = nil
     public var objectives: [Objective]
     public var video: Encoder? = nil
     public var audio: Encoder? = nil

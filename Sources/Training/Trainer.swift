@@ -10,6 +10,8 @@ import Text
 public enum TrainEvent {
     case problem(String)
     case started(step: Int, total: Int, videos: Int, parameters: Int)
+    /// The encoders were initialised from a checkpoint (`init_from`): its path and the tensors loaded.
+    case initialised(from: String, tensors: Int)
     case step(StepMetrics)
     case checkpoint(path: String, step: Int)
 }
@@ -148,8 +150,9 @@ public final class Trainer {
             try checkpoint.restore(model: model, optimizer: optimizer, path: checkpointPath)
             start = checkpoint.step
             try truncateMetrics(after: start)
-        } else if FileManager.default.fileExists(atPath: metricsPath) {
-            try FileManager.default.removeItem(atPath: metricsPath)
+        } else {
+            if FileManager.default.fileExists(atPath: metricsPath) { try FileManager.default.removeItem(atPath: metricsPath) }
+            if let path = config.initFrom { report(.initialised(from: path, tensors: try initialiseEncoders(from: path))) }
         }
         let spec = try self.spec
         let needs = Set(spec.views.map(\.modality))
@@ -218,6 +221,26 @@ public final class Trainer {
             }
         }
         return log
+    }
+
+    /// Loads every encoder tensor of the model (names under `video.`, `audio.`, `text.`) from the
+    /// checkpoint at `path`; the heads keep their initialisation. Returns how many were loaded.
+    /// Throws when the checkpoint lacks one of them or has it in another shape (another preset
+    /// or width), naming the tensors.
+    func initialiseEncoders(from path: String) throws -> Int {
+        let source = try Checkpoint(path: path)
+        let encoderPrefixes = ["video.", "audio.", "text."]
+        func isEncoder(_ name: String) -> Bool { encoderPrefixes.contains { name.hasPrefix($0) } }
+        var file = source.file
+        file.entries = file.entries.filter { isEncoder($0.key) }
+        let report = try model.load(file, strict: false, path: path)
+        let missing = report.missing.filter(isEncoder)
+        guard missing.isEmpty, report.misshaped.isEmpty, report.unexpected.isEmpty else {
+            let problems = [("missing", missing), ("not in this model", report.unexpected), ("mis-shaped", report.misshaped)]
+                .filter { !$0.1.isEmpty }.map { "\($0.0): \($0.1.prefix(4).joined(separator: ", "))\($0.1.count > 4 ? ", …" : "")" }
+            throw CheckpointError.incompatible(path, "its encoders do not fit this config's (\(problems.joined(separator: "; ")))")
+        }
+        return (model.namedParameters() + model.namedBuffers()).filter { isEncoder($0.0) }.count
     }
 
     func saveCheckpoint(step: Int, report: (TrainEvent) -> Void) throws {

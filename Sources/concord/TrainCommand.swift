@@ -73,6 +73,8 @@ final class TrainProgress: @unchecked Sendable {
             first = step
             started = Date()
             note("training \(videos) videos, \(parameters) parameters, steps \(step + 1)…\(total)" + (step > 0 ? " (resumed)" : ""))
+        case .initialised(let path, let tensors):
+            note("encoders initialised from \(path) (\(tensors) tensors; heads start fresh)")
         case .checkpoint(let path, let step):
             if !isTerminal { note("checkpoint \(path) at step \(step)") }
         case .step(let m):

@@ -142,3 +142,36 @@ import Testing
         }
     }
 }
+
+/// The avc fusion head learns a correspondence it is given: video and audio features that
+/// carry the same one of 8 class codes (plus noise and a shared offset, as pooled ReLU
+/// features have) against pairs whose audio code is another class's.
+@Suite struct AVCHeadLearningTests {
+    @Test func learnsWhichCodesBelongTogether() {
+        var rng = SeededRandom(seed: 1)
+        let head = AVCHead(inputs: 32, rng: &rng)
+        let optimizer = AdamW(head.parameters, learningRate: 1e-2, weightDecay: 0)
+        func features(_ code: Int) -> [Float] {
+            (0..<16).map { i in (i % 8 == code ? 1 : 0) + 0.5 + 0.2 * Float(rng.normal()) }
+        }
+        var accuracies: [Double] = []
+        for _ in 0..<300 {
+            var v: [Float] = [], a: [Float] = [], labels: [Int] = []
+            for i in 0..<64 {
+                let c = Int(rng.next() % 8)
+                let positive = i % 2 == 0
+                v += features(c)
+                a += features(positive ? c : (c + 1 + Int(rng.next() % 7)) % 8)
+                labels.append(positive ? 1 : 0)
+            }
+            head.zeroGrad()
+            let logits = head(video: Tensor(shape: [64, 16], data: v), audio: Tensor(shape: [64, 16], data: a))
+            crossEntropy(logits, targets: labels).backward()
+            optimizer.step()
+            accuracies.append(Double(zip(logits.argmax(axis: 1), labels).filter { $0 == $1 }.count) / 64)
+        }
+        let last = accuracies.suffix(50).reduce(0, +) / 50
+        print("avc head on class codes: accuracy over the last 50 steps \(last)")
+        #expect(last > 0.9)
+    }
+}

@@ -179,6 +179,25 @@ import TestSupport
         #expect(geometry?["size"] as? Int == 56 && geometry?["shortSide"] as? Int == 64, "cache geometry: \(String(describing: geometry))")
     }
 
+    /// `init_from`: an avc run starts from an avnce checkpoint's encoders (with the learning rate
+    /// at 0 its first checkpoint holds exactly those weights) and a fresh avc head; encoders of
+    /// another width are refused, naming the checkpoint and the mis-shaped tensors.
+    @Test func aRunStartsFromAnotherRunsEncoders() throws {
+        let dir = makeTemporaryDirectory("train-init")
+        #expect(try train("avnce", ["steps=2", "out=" + dir + "/avnce"]).status == 0)
+        let source = dir + "/avnce/checkpoint.safetensors"
+        let r = try train("avc", ["steps=1", "optimizer.lr=0", "init_from=" + source, "out=" + dir + "/avc"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stderr.contains("encoders initialised from \(source)"), "\(r.stderr)")
+        let (before, after) = (try SafeTensorsFile(path: source), try SafeTensorsFile(path: dir + "/avc/checkpoint.safetensors"))
+        let weights = after.entries.keys.filter { ($0.hasPrefix("video.") || $0.hasPrefix("audio.")) && !$0.contains("running_") && !$0.contains("num_batches") }
+        #expect(weights.count > 40)
+        for name in weights { #expect(after.tensor(name)?.data == before.tensor(name)?.data, "\(name) differs from the avnce checkpoint's") }
+        #expect(after.entries.keys.contains("heads.avc.fc1.weight"))
+        let wider = try train("avc", ["steps=1", "video.width=16", "init_from=" + source, "out=" + dir + "/wider"])
+        #expect(wider.status != 0 && wider.stderr.contains(source) && wider.stderr.contains("mis-shaped"), "\(wider.stderr)")
+    }
+
     @Test func badConfigsAndDivergenceAreClearErrors() throws {
         let out = makeTemporaryDirectory("train-bad")
         let unknown = try train("avnce", ["objectives.0.name=xdcc", "out=" + out])
