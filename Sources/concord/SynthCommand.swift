@@ -5,14 +5,14 @@ import Synthesis
 struct SynthCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "synth",
-        abstract: "Make a synthetic corpus (sounding-objects, narrated-howto, narrated-howto-long, motions).",
+        abstract: "Make a synthetic corpus (\(Synthesizer.recipeNames.joined(separator: ", "))).",
         discussion: """
         Writes DIR/manifest.jsonl, DIR/corpus.json, H.264+AAC MP4 videos with a mov_text narration \
         stream, .srt narrations and JSON ground truth, split into train/val/test. Sounds are real CC0 \
         recordings from Debian's sonic-pi-samples when installed (synthesised otherwise; the manifest says which).
         """)
 
-    @Argument(help: "The recipe: sounding-objects, narrated-howto, narrated-howto-long (slow steps, dense narration) or motions.")
+    @Argument(help: "The recipe: \(Synthesizer.recipeNames.joined(separator: ", ")) (narrated-howto-long: slow steps, dense narration).")
     var recipe: String
 
     @Option(name: .long, help: "The corpus folder to write.")

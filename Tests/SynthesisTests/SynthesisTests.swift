@@ -128,6 +128,12 @@ import Testing
         }
     }
 
+    /// The names the CLI offers (its help and the unknown-recipe error) are the recipes it makes.
+    @Test func everyListedRecipeNameMakesThatRecipe() throws {
+        for name in Synthesizer.recipeNames { #expect(try Synthesizer.recipe(named: name).name == name) }
+        #expect(throws: SynthError.self) { try Synthesizer.recipe(named: "sounding-object") }
+    }
+
     @Test func motionsAreVideoOnly() throws {
         let (dir, entries) = try synth("motions", videos: 2, seed: 5)
         for e in entries {
