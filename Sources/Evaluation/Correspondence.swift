@@ -10,7 +10,7 @@ import Training
 /// and each of `clips` uniformly spaced times: the clip with its own audio (label 1) and the
 /// clip with audio of another video of the split at a random time (label 0).
 public func correspondenceAccuracy(model: TrainModel, corpus: Corpus, split: String, clips: Int, geometry: ClipGeometry,
-                                   seed: UInt64 = 0) throws -> (accuracy: Double, pairs: Int, problems: [CorpusProblem]) {
+                                   seed: UInt64 = 0) throws -> CorrespondenceResult {
     guard let head = model.heads.items.first(where: { $0.0 == "avc" })?.1 as? AVCHead, model.video != nil, model.audio != nil else {
         throw EvaluationError.missing("the checkpoint has no avc head (train with the avc objective)")
     }
@@ -22,7 +22,8 @@ public func correspondenceAccuracy(model: TrainModel, corpus: Corpus, split: Str
     let (videoSize, audioSize) = (loader.clipShape(.video).reduce(1, *), loader.clipShape(.audio).reduce(1, *))
     model.eval()
     defer { model.train() }
-    var correct = 0, pairs = 0
+    // Right answers on pairs of label 0 and 1, and how many of each.
+    var correct = [0, 0], counts = [0, 0]
     for v in videos.indices {
         let starts = sampler.uniformStarts(video: v, count: clips)
         var frames = [Float](repeating: 0, count: 2 * starts.count * videoSize)
@@ -47,10 +48,26 @@ public func correspondenceAccuracy(model: TrainModel, corpus: Corpus, split: Str
             head(video: model.video!(Tensor(shape: [labels.count] + loader.clipShape(.video), data: frames)),
                  audio: model.audio!(Tensor(shape: [labels.count] + loader.clipShape(.audio), data: audio)))
         }
-        correct += Int((CorrespondenceLoss().accuracy(logits: logits, corresponds: labels) * Double(labels.count)).rounded())
-        pairs += labels.count
+        for (predicted, label) in zip(logits.argmax(axis: 1), labels) {
+            counts[label] += 1
+            if predicted == label { correct[label] += 1 }
+        }
     }
-    return (Double(correct) / Double(max(pairs, 1)), pairs, problems)
+    return CorrespondenceResult(correct: correct, counts: counts, problems: problems)
+}
+
+/// What `correspondenceAccuracy` found: overall, and on each kind of pair (a head that says
+/// "yes" to everything is right on every own-audio pair and wrong on every other one).
+public struct CorrespondenceResult {
+    /// Right answers on the pairs with audio of another video (`[0]`) and with the clip's own audio (`[1]`).
+    public var correct: [Int]
+    public var counts: [Int]
+    public var problems: [CorpusProblem]
+
+    public var pairs: Int { counts[0] + counts[1] }
+    public var accuracy: Double { Double(correct[0] + correct[1]) / Double(max(pairs, 1)) }
+    public var ownAudioAccuracy: Double { Double(correct[1]) / Double(max(counts[1], 1)) }
+    public var otherAudioAccuracy: Double { Double(correct[0]) / Double(max(counts[0], 1)) }
 }
 
 public enum EvaluationError: Error, CustomStringConvertible {

@@ -106,12 +106,13 @@ struct EvalCommand: ParsableCommand {
                           "design": "queries and gallery are the step segments of the split; query i's one relevant item is segment i; segment embedding = mean of the index windows (\(embedded.metadata.length) s every \(embedded.metadata.stride) s) centred in it; chance R@10 = 10 / segments"]) { a, _ in a }
         } else if protocolName == "avc" {
             result["split"] = testSplit
-            let (accuracy, pairs, p) = try correspondenceAccuracy(model: model, corpus: corpus, split: testSplit, clips: clips,
-                                                                  geometry: geometry, seed: seed)
-            result["accuracy"] = accuracy
-            result["pairs"] = pairs
+            let r = try correspondenceAccuracy(model: model, corpus: corpus, split: testSplit, clips: clips, geometry: geometry, seed: seed)
+            result["accuracy"] = r.accuracy
+            result["accuracy_own_audio"] = r.ownAudioAccuracy
+            result["accuracy_other_audio"] = r.otherAudioAccuracy
+            result["pairs"] = r.pairs
             result["pairs_design"] = "each clip once with its own audio (1) and once with audio of another video of the split at a random time (0)"
-            problems = p
+            problems = r.problems
         } else {
             var available: [Modality] = []
             if model.video != nil { available.append(.video) }

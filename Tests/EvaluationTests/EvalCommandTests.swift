@@ -47,7 +47,10 @@ import TestSupport
         let result = try json(r)
         #expect(result["pairs"] as? Int == 3 * 2 * 2)  // 3 test videos x 2 clips x (own, other) audio
         let accuracy = try #require(result["accuracy"] as? Double)
+        let own = try #require(result["accuracy_own_audio"] as? Double), other = try #require(result["accuracy_other_audio"] as? Double)
         #expect(accuracy >= 0 && accuracy <= 1)
+        // Half the pairs are of each kind, so the overall accuracy is the mean of the two.
+        #expect(abs(accuracy - (own + other) / 2) < 1e-9, "\(result)")
         let avnce = try trained("avnce")
         let wrong = try runConcord(["eval", "avc", "--checkpoint", avnce])
         #expect(wrong.status != 0 && wrong.stderr.contains("no avc head"), "\(wrong.stderr)")
