@@ -11,6 +11,16 @@ public struct Batch: @unchecked Sendable {
     public var starts: [[Double]]
     /// Wall time the loader spent making this batch.
     public var loadSeconds: Double
+
+    public init(step: Int, streams: [String: Tensor], corresponds: [Int], videos: [Int], starts: [[Double]], loadSeconds: Double) {
+        (self.step, self.streams, self.corresponds, self.videos, self.starts, self.loadSeconds) = (step, streams, corresponds, videos, starts, loadSeconds)
+    }
+
+    /// For each example, the next example (cyclically) whose clip is of another video, or nil
+    /// when all the others are of its video: where in-batch negatives come from.
+    public var otherVideoPartners: [Int?] {
+        videos.indices.map { i in (1..<max(videos.count, 1)).lazy.map { (i + $0) % videos.count }.first { videos[$0] != videos[i] } }
+    }
 }
 
 /// Makes batches ahead of the trainer on background threads, in step order; a video that

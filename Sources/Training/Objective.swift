@@ -29,7 +29,7 @@ extension TrainingObjective {
 func objective(for c: TrainConfig.Objective) -> TrainingObjective {
     switch c.name {
     case "avnce": AVNCETraining(temperature: c.temperature ?? 0.07, localize: c.localize)
-    case "avc": AVCTraining(negatives: c.negatives)
+    case "avc": AVCTraining(negatives: c.negatives, inBatch: c.negativesFrom == "batch")
     case "milnce": MILNCETraining(candidates: c.candidates, window: c.window, temperature: c.temperature ?? 0.1, normalize: c.normalize)
     case "nce": MILNCETraining(candidates: 1, window: c.window, temperature: c.temperature ?? 0.1, normalize: c.normalize)
     default: RhoSimCLRTraining(rho: c.rho, temperature: c.temperature ?? 0.1)
@@ -77,11 +77,16 @@ struct AVNCETraining: TrainingObjective {
     }
 }
 
-/// `avc`: does this audio belong with this video? A fusion head and cross-entropy; the
-/// sampler takes a share of the audio windows from other videos.
+/// `avc`: does this audio belong with this video? A fusion head and cross-entropy. Negatives
+/// come from an extra audio view that the sampler takes from another video for a share of the
+/// examples, or (`inBatch`) from the batch itself: every clip is paired with its own audio and
+/// with the audio of the next example of another video, `2B` balanced pairs.
 struct AVCTraining: TrainingObjective {
     var negatives: Double
-    var spec: ExampleSpec { ExampleSpec(views: [ViewRequest(.video), ViewRequest(.audio, otherVideoProbability: negatives)]) }
+    var inBatch = false
+    var spec: ExampleSpec {
+        ExampleSpec(views: [ViewRequest(.video), ViewRequest(.audio, otherVideoProbability: inBatch ? 0 : negatives)])
+    }
     var videoAugmentation: VideoAugmentation { .light }
 
     func makeHead(videoWidth: Int, audioWidth: Int, rng: inout SeededRandom) -> Module {
@@ -89,10 +94,18 @@ struct AVCTraining: TrainingObjective {
     }
 
     func loss(_ e: Encodings, head: Module, batch: Batch) -> (Tensor, [String: Double]) {
-        let logits = (head as! AVCHead)(video: e.video, audio: e.audio)
+        var (video, audio, corresponds) = (e.video, e.audio, batch.corresponds)
+        if inBatch {
+            let partners = batch.otherVideoPartners
+            let paired = partners.indices.filter { partners[$0] != nil }
+            video = concat([video, video.indexSelect(axis: 0, paired)], axis: 0)
+            audio = concat([audio, audio.indexSelect(axis: 0, paired.map { partners[$0]! })], axis: 0)
+            corresponds = [Int](repeating: 1, count: batch.videos.count) + [Int](repeating: 0, count: paired.count)
+        }
+        let logits = (head as! AVCHead)(video: video, audio: audio)
         let objective = CorrespondenceLoss()
-        return (objective(logits: logits, corresponds: batch.corresponds),
-                ["avc_accuracy": objective.accuracy(logits: logits, corresponds: batch.corresponds)])
+        return (objective(logits: logits, corresponds: corresponds),
+                ["avc_accuracy": objective.accuracy(logits: logits, corresponds: corresponds)])
     }
 }
 

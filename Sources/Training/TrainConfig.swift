@@ -17,6 +17,11 @@ public struct TrainConfig: Codable, Equatable, Sendable {
         public var localize: Bool = false
         /// avc: the share of pairs whose audio comes from another video.
         public var negatives: Double = 0.5
+        /// avc: where a negative pair's audio comes from: `other-videos` (an extra audio view
+        /// of another video at a random time, `negatives` of the pairs) or `batch` (each clip is
+        /// paired once with its own audio and once with the next example's: no extra view, so
+        /// avc can share batches with avnce).
+        public var negativesFrom: String = "other-videos"
         /// milnce: narrations per clip, the nearest to its centre (nce: always 1).
         public var candidates: Int = 4
         /// milnce/nce: narrations are taken within this many seconds of the clip's centre.
@@ -187,6 +192,9 @@ public struct TrainConfig: Codable, Equatable, Sendable {
         guard !objectives.isEmpty else { throw ConfigError.invalid(source, "no objectives") }
         for o in objectives where !["avnce", "avc", "rho-simclr", "milnce", "nce"].contains(o.name) {
             throw ConfigError.invalid(source, "unknown objective '\(o.name)' (known: avnce, avc, rho-simclr, milnce, nce)")
+        }
+        for o in objectives where o.name == "avc" && !["other-videos", "batch"].contains(o.negativesFrom) {
+            throw ConfigError.invalid(source, "avc: unknown negatives_from '\(o.negativesFrom)' (known: other-videos, batch)")
         }
         for o in objectives where o.name == "milnce" && o.candidates < 1 {
             throw ConfigError.invalid(source, "milnce needs candidates of at least 1 (got \(o.candidates))")

@@ -100,6 +100,18 @@ public final class Trainer {
                 }
                 spec = m
             }
+            // Each objective reads every view of a modality as its own (text views excepted:
+            // milnce takes the first it asks for), so the merged batch must hold the same ones.
+            for o in objectives {
+                for m in [Modality.video, .audio] {
+                    let own = o.objective.spec.views.filter { $0.modality == m }
+                    guard own.isEmpty || own == spec.views.filter({ $0.modality == m }) else {
+                        var why = "objectives \(objectives.map(\.name)) ask for different \(m.rawValue) views and cannot share batches"
+                        if objectives.contains(where: { $0.name == "avc" }) { why += " (avc with negatives_from: batch shares avnce's)" }
+                        throw ConfigError.invalid("config", why)
+                    }
+                }
+            }
             return spec
         }
     }

@@ -85,6 +85,16 @@ struct PipelineTests {
         #expect(abs(Double(negatives.count) / 400 - 0.5) < 0.08)
         #expect(negatives.allSatisfy { $0.views[1].video != $0.video } && plans.filter { $0.corresponds == 1 }.allSatisfy { $0.views[1].video == $0.video })
     }
+
+    /// avc's in-batch negatives: each example's partner is the next one of another video.
+    @Test func inBatchPartnersAreTheNextExampleOfAnotherVideo() {
+        func partners(_ videos: [Int]) -> [Int?] {
+            Batch(step: 0, streams: [:], corresponds: [], videos: videos, starts: [], loadSeconds: 0).otherVideoPartners
+        }
+        #expect(partners([4, 7, 2]) == [1, 2, 0])
+        #expect(partners([4, 4, 7, 4]) == [2, 2, 3, 2])
+        #expect(partners([5, 5]) == [nil, nil] && partners([3]) == [nil])
+    }
 }
 
 /// Text views: the narrations nearest a clip's centre, within the window first.

@@ -31,6 +31,7 @@ import TestSupport
 
     @Test(arguments: [("avnce", ["steps=30"]), ("rho-simclr", ["steps=30"]), ("rho-simclr", ["steps=30", "objectives.0.rho=1"]),
                       ("avc", ["steps=80", "optimizer.name=adamw", "optimizer.lr=0.003", "optimizer.weight_decay=0"]),
+                      ("avc", ["steps=80", "optimizer.name=adamw", "optimizer.lr=0.003", "optimizer.weight_decay=0", "objectives.0.negatives_from=batch"]),
                       ("milnce", ["steps=30"]), ("milnce", ["steps=30", "objectives.0.name=nce"])])
     func theLossFalls(config: String, overrides: [String]) throws {
         let out = makeTemporaryDirectory("train-\(config)")
@@ -117,6 +118,27 @@ import TestSupport
         for table in ["video.avnce", "audio.avnce", "video.milnce", "text.milnce"] {
             #expect(embedded.stdoutText.contains(table), "\(table): \(embedded.stdoutText) \(embedded.stderr)")
         }
+    }
+
+    /// avnce and avc share one batch when avc takes its negatives from it (both losses and avc's
+    /// accuracy are logged); the default avc asks for an extra audio view, and that config is
+    /// refused with the way out named rather than crashing on mismatched rows.
+    @Test func avnceAndInBatchAVCTrainTogether() throws {
+        let out = makeTemporaryDirectory("train-avnce-avc")
+        let config = ["train", "--config", repositoryRoot + "/configs/avnce-avc.yaml", "--threads", "2",
+                      "corpus=" + repositoryRoot + "/corpora/sounding-objects"] + Self.small
+        let r = try runConcord(config + ["steps=4", "out=" + out])
+        #expect(r.status == 0, "\(r.stderr)")
+        let line = try #require(try String(contentsOfFile: out + "/metrics.jsonl", encoding: .utf8).split(separator: "\n").last)
+        let entry = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+        let losses = try #require(entry["losses"] as? [String: Double])
+        #expect(Set(losses.keys) == ["avnce", "avc"] && losses.values.allSatisfy(\.isFinite), "\(entry)")
+        #expect((entry["metrics"] as? [String: Double])?["avc_accuracy"] != nil, "\(entry)")
+        let refused = try runConcord(config + ["steps=1", "objectives.1.negatives_from=other-videos", "out=" + out + "/refused"])
+        #expect(refused.status != 0 && refused.stderr.contains("cannot share batches") && refused.stderr.contains("negatives_from: batch"),
+                "\(refused.stderr)")
+        let unknown = try runConcord(config + ["steps=1", "objectives.1.negatives_from=elsewhere", "out=" + out + "/unknown"])
+        #expect(unknown.status != 0 && unknown.stderr.contains("negatives_from 'elsewhere'"), "\(unknown.stderr)")
     }
 
     /// A trained checkpoint's `video.*` and `audio.*` tensors, with the prefix stripped, are the
