@@ -266,12 +266,14 @@ struct BenchCommand: ParsableCommand {
     }
 
     func printTable(_ results: [BenchmarkResult]) {
-        print("workload  concord            peer                 speedup  threads  peak RSS")
+        // The first column fits the longest workload name (step-video-contrastive, conv:… layers).
+        let width = max(10, (results.map(\.workload.count).max() ?? 0) + 2)
+        print(pad("workload", width) + "concord            peer                 speedup  threads  peak RSS")
         for r in results {
             let ours = String(format: "%.3f %@", r.value, r.unit as NSString)
             let peer = r.peerValue.map { String(format: "%.3f %@", $0, r.unit as NSString) } ?? "-"
             let speedup = r.speedup.map { String(format: "%.2fx", $0) } ?? "-"
-            print(pad(r.workload, 10) + pad(ours, 19) + pad(peer, 21) + pad(speedup, 9) + pad(String(r.threads), 9)
+            print(pad(r.workload, width) + pad(ours, 19) + pad(peer, 21) + pad(speedup, 9) + pad(String(r.threads), 9)
                   + String(format: "%.0f MB", r.peakRSSMB))
             if let p = r.peer { print("  peer: \(p)") }
             if let t = r.detail["torchaudio_median_s"], let x = r.detail["speedup_vs_torchaudio"] {

@@ -145,6 +145,18 @@ import Testing
         #expect((obj?["detail"] as? [String: String])?["frames"] == "501")
     }
 
+    /// The table's columns line up under their headings, whatever the workload name's length.
+    @Test func benchTableColumnsLineUp() throws {
+        let r = try runConcord(["bench", "step-video-contrastive", "--steps", "1", "--no-peer"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let lines = r.stdoutText.split(separator: "\n").map(String.init)
+        let header = try #require(lines.first { $0.hasPrefix("workload") })
+        let row = try #require(lines.first { $0.hasPrefix("step-video-contrastive ") }, "\(lines)")
+        let column = try #require(header.range(of: "concord")).lowerBound.utf16Offset(in: header)
+        let value = row.dropFirst(column)
+        #expect(row.prefix(column).hasSuffix(" ") && value.first?.isNumber == true, "header \(header)\nrow    \(row)")
+    }
+
     @Test func benchConvPrintsOneLinePerLayer() throws {
         let r = try runConcord(["bench", "conv", "--layer", "vggish.block4", "--reps", "1", "--json"])
         #expect(r.status == 0, "\(r.stderr)")
