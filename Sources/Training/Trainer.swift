@@ -56,6 +56,8 @@ public final class Trainer {
     public let config: TrainConfig
     public let model: TrainModel
     let objectives: [(name: String, weight: Float, objective: TrainingObjective)]
+    /// The examples every objective needs, merged.
+    let spec: ExampleSpec
     let optimizer: Optimizer
     public var checkpointPath: String { (config.out as NSString).appendingPathComponent("checkpoint.safetensors") }
     public var metricsPath: String { (config.out as NSString).appendingPathComponent("metrics.jsonl") }
@@ -64,9 +66,10 @@ public final class Trainer {
 
     public init(config: TrainConfig) throws {
         self.config = config
-        let needsText = config.objectives.contains { objective(for: $0).spec.views.contains { $0.modality == .text } }
-        model = try TrainModel(config: config, vocabulary: needsText ? try Self.vocabulary(config) : nil)
         objectives = config.objectives.map { ($0.name, $0.weight, objective(for: $0)) }
+        // Objectives that cannot share batches are refused before any checkpoint or corpus is read.
+        spec = try Self.mergedSpec(objectives)
+        model = try TrainModel(config: config, vocabulary: spec.views.contains { $0.modality == .text } ? try Self.vocabulary(config) : nil)
         let o = config.optimizer
         switch o.name {
         case "adamw": optimizer = AdamW(model.parameters, learningRate: o.lr, weightDecay: o.weightDecay)
@@ -91,29 +94,27 @@ public final class Trainer {
     }
 
     /// The examples every objective needs, merged.
-    var spec: ExampleSpec {
-        get throws {
-            var spec = objectives[0].objective.spec
-            for o in objectives.dropFirst() {
-                guard let m = spec.merged(with: o.objective.spec) else {
-                    throw ConfigError.invalid("config", "objectives \(objectives.map(\.name)) ask for clips at different times and cannot share batches")
-                }
-                spec = m
+    static func mergedSpec(_ objectives: [(name: String, weight: Float, objective: TrainingObjective)]) throws -> ExampleSpec {
+        var spec = objectives[0].objective.spec
+        for o in objectives.dropFirst() {
+            guard let m = spec.merged(with: o.objective.spec) else {
+                throw ConfigError.invalid("config", "objectives \(objectives.map(\.name)) ask for clips at different times and cannot share batches")
             }
-            // Each objective reads every view of a modality as its own (text views excepted:
-            // milnce takes the first it asks for), so the merged batch must hold the same ones.
-            for o in objectives {
-                for m in [Modality.video, .audio] {
-                    let own = o.objective.spec.views.filter { $0.modality == m }
-                    guard own.isEmpty || own == spec.views.filter({ $0.modality == m }) else {
-                        var why = "objectives \(objectives.map(\.name)) ask for different \(m.rawValue) views and cannot share batches"
-                        if objectives.contains(where: { $0.name == "avc" }) { why += " (avc with negatives_from: batch shares avnce's)" }
-                        throw ConfigError.invalid("config", why)
-                    }
-                }
-            }
-            return spec
+            spec = m
         }
+        // Each objective reads every view of a modality as its own (text views excepted:
+        // milnce takes the first it asks for), so the merged batch must hold the same ones.
+        for o in objectives {
+            for m in [Modality.video, .audio] {
+                let own = o.objective.spec.views.filter { $0.modality == m }
+                guard own.isEmpty || own == spec.views.filter({ $0.modality == m }) else {
+                    var why = "objectives \(objectives.map(\.name)) ask for different \(m.rawValue) views and cannot share batches"
+                    if objectives.contains(where: { $0.name == "avc" }) { why += " (avc with negatives_from: batch shares avnce's)" }
+                    throw ConfigError.invalid("config", why)
+                }
+            }
+        }
+        return spec
     }
 
     func learningRate(_ step: Int) -> Float {
@@ -166,7 +167,6 @@ public final class Trainer {
             if FileManager.default.fileExists(atPath: metricsPath) { try FileManager.default.removeItem(atPath: metricsPath) }
             if let path = config.initFrom { report(.initialised(from: path, tensors: try initialiseEncoders(from: path))) }
         }
-        let spec = try self.spec
         let needs = Set(spec.views.map(\.modality))
         let (videos, problems, cache) = try trainingVideos(needs: needs)
         for p in problems { report(.problem("skipping \(p.file): \(p.problem)")) }
