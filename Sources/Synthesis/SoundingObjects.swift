@@ -11,8 +11,9 @@ import Media
 /// Nuisances: random backgrounds, object colours, sizes, positions and speeds; camera
 /// jitter; sensor noise; H.264 compression at varying quality. On the audio side a class is
 /// not one fixed waveform: each video plays its class's recordings transposed by its own
-/// pitch (±5 semitones), over a loud ambient bed or music loop, with off-screen sounds that
-/// include other classes' recordings — so that a random audio encoder does not already
+/// pitch (±5 semitones) and at a modest level (gain 0.3–0.6), over a loud ambient bed or
+/// music loop, with 2–6 off-screen sounds about as loud (gain 0.3–0.7) that include other
+/// classes' recordings — so that a random audio encoder does not already
 /// separate the classes and the video has to teach which sound matters. Ground truth: the label, every object's per-frame box and geometry
 /// (masks are rebuilt exactly with `Shape.regular`), the onsets, the audio–video offset (0).
 public struct SoundingObjects: Recipe {
@@ -90,14 +91,15 @@ public struct SoundingObjects: Recipe {
             let name = rng.choose(Self.classSounds[label])
             if transposed[name] == nil { transposed[name] = transpose(sounds.clip(name), semitones: semitones) }
             let x = objects[0].state(at: onset).cx
-            mix.add(transposed[name]!, at: onset, gain: rng.uniform(0.5, 1.0), pan: (x / w) * 2 - 1)
+            mix.add(transposed[name]!, at: onset, gain: rng.uniform(0.3, 0.6), pan: (x / w) * 2 - 1)
         }
         mix.addLooped(sounds.clip(rng.choose(Self.ambient)), gain: rng.uniform(0.15, 0.5), offset: rng.int(0...100_000))
-        // Off-screen sounds: other recordings and other classes' sounds, at any pitch.
+        // Off-screen sounds (2–6 in every video): other recordings and other classes' sounds,
+        // at any pitch, about as loud as the class sounds.
         let others = Self.offscreen + Self.classSounds.enumerated().filter { $0.offset != label }.flatMap(\.element)
-        for _ in 0..<(rng.chance(0.7) ? rng.int(1...4) : 0) {
+        for _ in 0..<rng.int(2...6) {
             let clip = transpose(sounds.clip(rng.choose(others)), semitones: rng.uniform(-Self.pitchRange, Self.pitchRange))
-            mix.add(clip, at: rng.uniform(0, duration - 0.3), gain: rng.uniform(0.25, 0.6), pan: rng.uniform(-1, 1))
+            mix.add(clip, at: rng.uniform(0, duration - 0.3), gain: rng.uniform(0.3, 0.7), pan: rng.uniform(-1, 1))
         }
         mix.addNoise(0.004, rng: &rng)
 
