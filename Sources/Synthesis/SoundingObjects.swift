@@ -13,9 +13,10 @@ import Media
 /// not one fixed waveform: each video plays its class's recordings transposed by its own
 /// pitch (±5 semitones) and at a modest level (gain 0.3–0.6), over a loud ambient bed or
 /// music loop, with 2–6 off-screen sounds about as loud (gain 0.3–0.7) that include other
-/// classes' recordings — so that a random audio encoder does not already
-/// separate the classes and the video has to teach which sound matters. Ground truth: the label, every object's per-frame box and geometry
-/// (masks are rebuilt exactly with `Shape.regular`), the onsets, the audio–video offset (0).
+/// classes' recordings — so that a random audio encoder does not already separate the
+/// classes and the video has to teach which sound matters. Ground truth: the label, every
+/// object's per-frame box and geometry (masks are rebuilt exactly with `Shape.regular`), the
+/// onsets, the audio–video offset (0).
 public struct SoundingObjects: Recipe {
     public let name = "sounding-objects"
     public let labelName = "class"
