@@ -10,13 +10,16 @@ import Media
 ///
 /// Nuisances: random backgrounds, object colours, sizes, positions and speeds; camera
 /// jitter; sensor noise; H.264 compression at varying quality. On the audio side a class is
-/// not one fixed waveform: each video plays its class's recordings transposed by its own
-/// pitch (±5 semitones) and at a modest level (gain 0.3–0.6), over a loud ambient bed or
-/// music loop, with 2–6 off-screen sounds about as loud (gain 0.3–0.7) that include other
-/// classes' recordings — so that a random audio encoder does not already separate the
-/// classes and the video has to teach which sound matters. Ground truth: the label, every
-/// object's per-frame box and geometry (masks are rebuilt exactly with `Shape.regular`), the
-/// onsets, the audio–video offset (0).
+/// not one fixed waveform: each video plays one of its class's recordings (several per
+/// class), transposed by the video's own pitch (±5 semitones), at gain 0.5–1.0 over an
+/// ambient bed or music loop, with up to 2 off-screen sounds (gain 0.25–0.6; other
+/// recordings and other classes' sounds). NOTE: one recording per video is what keeps a
+/// random audio encoder from already separating the classes (a video's mean feature no
+/// longer averages over the class's whole set of recordings, so the probe has to learn
+/// every recording at every pitch), while each 0.96 s clip stays as clear as before for a
+/// trained encoder; `AudioMix` holds the levels and `corpus.json` records them. Ground
+/// truth: the label, the recording(s) and pitch, every object's per-frame box and geometry
+/// (masks are rebuilt exactly with `Shape.regular`), the onsets, the audio–video offset (0).
 public struct SoundingObjects: Recipe {
     public let name = "sounding-objects"
     public let labelName = "class"
@@ -44,14 +47,38 @@ public struct SoundingObjects: Recipe {
                           "loop_compus", "loop_industrial", "loop_mika", "loop_perc1", "loop_perc2", "loop_safari", "loop_3d_printer"]
     static let offscreen = ["misc_crow", "perc_snap", "perc_swash", "elec_tick", "vinyl_scratch", "perc_till", "perc_door",
                             "perc_impact1", "drum_cowbell", "elec_wood", "glitch_perc1", "mehackit_phone1", "misc_burp"]
-    /// Largest transposition of a video's class sounds, in semitones either way.
-    static let pitchRange = 5.0
+    /// How a video's sound track is mixed (recorded in `corpus.json` as `audio_mix`).
+    struct AudioMix {
+        /// Largest transposition of a video's class sounds, in semitones either way.
+        var pitchRange = 5.0
+        /// How many of its class's recordings one video plays (each onset picks one of them).
+        var recordingsPerVideo = 1
+        /// Gain of each class-sound onset.
+        var classGain = 0.5...1.0
+        /// Gain of the looped ambience or music bed.
+        var bedGain = 0.15...0.5
+        /// Off-screen sounds per video, and their gain.
+        var offscreenCount = 0...2
+        var offscreenGain = 0.25...0.6
+        /// Whether off-screen sounds include other classes' recordings (else only the `offscreen` list).
+        var offscreenIncludesClasses = true
+
+        var metadata: JSONValue {
+            .object(["pitch_range_semitones": .number(pitchRange), "recordings_per_video": .number(Double(recordingsPerVideo)),
+                     "class_gain": .array([classGain.lowerBound, classGain.upperBound].map { .number($0) }),
+                     "bed_gain": .array([bedGain.lowerBound, bedGain.upperBound].map { .number($0) }),
+                     "offscreen_count": .array([offscreenCount.lowerBound, offscreenCount.upperBound].map { .number(Double($0)) }),
+                     "offscreen_gain": .array([offscreenGain.lowerBound, offscreenGain.upperBound].map { .number($0) }),
+                     "offscreen_includes_classes": .bool(offscreenIncludesClasses)])
+        }
+    }
+    static let audioMix = AudioMix()
 
     public init() {}
 
     public var metadata: [String: JSONValue] {
         ["class_sounds": .object(Dictionary(uniqueKeysWithValues: zip(classes, Self.classSounds).map { ($0, .array($1.map { .string($0) })) })),
-         "pitch_range_semitones": .number(Self.pitchRange),
+         "audio_mix": Self.audioMix.metadata,
          "class_periods_s": .object(Dictionary(uniqueKeysWithValues: zip(classes, Self.classPeriods).map { ($0, .number($1)) }))]
     }
 
@@ -83,24 +110,29 @@ public struct SoundingObjects: Recipe {
             t += period * rng.uniform(0.85, 1.15)
         }
 
-        // Audio: each onset plays one of the class's recordings at this video's pitch, panned
-        // by the object's position.
+        // Audio: each onset plays the video's class recording (or one of them) at this
+        // video's pitch, panned by the object's position.
+        let recipe = Self.audioMix
         var mix = Mix(rate: format.audioRate, channels: format.audioChannels, duration: duration)
-        let semitones = rng.uniform(-Self.pitchRange, Self.pitchRange)
+        let semitones = rng.uniform(-recipe.pitchRange, recipe.pitchRange)
+        let classSounds = Self.classSounds[label]
+        let recordings = recipe.recordingsPerVideo < classSounds.count
+            ? Array(rng.shuffled(classSounds).prefix(recipe.recordingsPerVideo)) : classSounds
         var transposed: [String: [Float]] = [:]
         for onset in onsets {
-            let name = rng.choose(Self.classSounds[label])
+            let name = rng.choose(recordings)
             if transposed[name] == nil { transposed[name] = transpose(sounds.clip(name), semitones: semitones) }
             let x = objects[0].state(at: onset).cx
-            mix.add(transposed[name]!, at: onset, gain: rng.uniform(0.3, 0.6), pan: (x / w) * 2 - 1)
+            mix.add(transposed[name]!, at: onset, gain: rng.uniform(recipe.classGain), pan: (x / w) * 2 - 1)
         }
-        mix.addLooped(sounds.clip(rng.choose(Self.ambient)), gain: rng.uniform(0.15, 0.5), offset: rng.int(0...100_000))
-        // Off-screen sounds (2–6 in every video): other recordings and other classes' sounds,
-        // at any pitch, about as loud as the class sounds.
-        let others = Self.offscreen + Self.classSounds.enumerated().filter { $0.offset != label }.flatMap(\.element)
-        for _ in 0..<rng.int(2...6) {
-            let clip = transpose(sounds.clip(rng.choose(others)), semitones: rng.uniform(-Self.pitchRange, Self.pitchRange))
-            mix.add(clip, at: rng.uniform(0, duration - 0.3), gain: rng.uniform(0.3, 0.7), pan: rng.uniform(-1, 1))
+        mix.addLooped(sounds.clip(rng.choose(Self.ambient)), gain: rng.uniform(recipe.bedGain), offset: rng.int(0...100_000))
+        // Off-screen sounds: other recordings (and, if the recipe says so, other classes'
+        // sounds) at any pitch.
+        let others = Self.offscreen + (recipe.offscreenIncludesClasses
+            ? Self.classSounds.enumerated().filter { $0.offset != label }.flatMap(\.element) : [])
+        for _ in 0..<rng.int(recipe.offscreenCount) {
+            let clip = transpose(sounds.clip(rng.choose(others)), semitones: rng.uniform(-recipe.pitchRange, recipe.pitchRange))
+            mix.add(clip, at: rng.uniform(0, duration - 0.3), gain: rng.uniform(recipe.offscreenGain), pan: rng.uniform(-1, 1))
         }
         mix.addNoise(0.004, rng: &rng)
 
@@ -139,6 +171,7 @@ public struct SoundingObjects: Recipe {
             labels: ["class": classes[label]],
             annotation: ["label": .string(classes[label]), "objects": .array(objectInfo), "frames": .array(perFrame),
                          "onsets": .array(onsets.map { .number(round3($0)) }), "av_offset": .number(0), "pitch_semitones": .number(round2(semitones)),
+                         "recordings": .array(recordings.map { .string($0) }),
                          "mask": .string("per frame and object: Shape.regular(kind: shape, cx, cy, radius, rotation) from 'geometry'; pixel centres inside")])
     }
 }

@@ -42,6 +42,9 @@ public struct SeededRandom: RandomNumberGenerator, Sendable {
     /// Uniform in [lo, hi).
     public mutating func uniform(_ lo: Double, _ hi: Double) -> Double { lo + (hi - lo) * unit() }
 
+    /// Uniform in `range` (the same draw as `uniform(range.lowerBound, range.upperBound)`).
+    public mutating func uniform(_ range: ClosedRange<Double>) -> Double { uniform(range.lowerBound, range.upperBound) }
+
     /// Uniform integer in the closed range.
     public mutating func int(_ range: ClosedRange<Int>) -> Int {
         range.lowerBound + Int(next() % UInt64(range.upperBound - range.lowerBound + 1))

@@ -46,6 +46,11 @@ import Testing
 
     @Test func soundingObjectsCorpusHasGroundTruthAndPulsesAtOnsets() throws {
         let (dir, entries) = try synth("sounding-objects", videos: 2, seed: 7)
+        let corpusInfo = try JSONDecoder().decode([String: JSONValue].self, from: Data(contentsOf: URL(fileURLWithPath: dir + "/corpus.json")))
+        guard case .object(let mix)? = corpusInfo["audio_mix"], case .number(let perVideo)? = mix["recordings_per_video"],
+              case .object(let classSounds)? = corpusInfo["class_sounds"] else {
+            Issue.record("corpus.json misses audio_mix.recordings_per_video or class_sounds"); return
+        }
         for e in entries {
             let path = dir + "/" + e.media
             let info = try MediaInfo(path: path)
@@ -58,6 +63,12 @@ import Testing
             }
             #expect(frames.count == times.count && !onsets.isEmpty && !objects.isEmpty)
             #expect(e.labels["class"] != nil && e.soundSource?.contains("CC0") == true)
+            // The video plays as many of its own class's recordings as the recipe says.
+            if case .array(let played)? = ann["recordings"], case .array(let ofClass)? = classSounds[e.labels["class"] ?? ""] {
+                #expect(played.count == Int(perVideo) && played.allSatisfy(ofClass.contains), "\(played) of \(ofClass)")
+            } else {
+                Issue.record("annotation misses recordings, or corpus.json the class's sounds")
+            }
             // The audio is loud just after the sounding object's onsets compared with the average.
             let audio = try AudioReader(path: path).readAll()
             let overall = audio.map(abs).reduce(0, +) / Float(audio.count)
