@@ -64,12 +64,11 @@ public struct SoundingObjects: Recipe {
         var offscreenIncludesClasses = true
 
         var metadata: JSONValue {
-            .object(["pitch_range_semitones": .number(pitchRange), "recordings_per_video": .number(Double(recordingsPerVideo)),
-                     "class_gain": .array([classGain.lowerBound, classGain.upperBound].map { .number($0) }),
-                     "bed_gain": .array([bedGain.lowerBound, bedGain.upperBound].map { .number($0) }),
-                     "offscreen_count": .array([offscreenCount.lowerBound, offscreenCount.upperBound].map { .number(Double($0)) }),
-                     "offscreen_gain": .array([offscreenGain.lowerBound, offscreenGain.upperBound].map { .number($0) }),
-                     "offscreen_includes_classes": .bool(offscreenIncludesClasses)])
+            func bounds(_ r: ClosedRange<Double>) -> JSONValue { .array([.number(r.lowerBound), .number(r.upperBound)]) }
+            return .object(["pitch_range_semitones": .number(pitchRange), "recordings_per_video": .number(Double(recordingsPerVideo)),
+                            "class_gain": bounds(classGain), "bed_gain": bounds(bedGain),
+                            "offscreen_count": bounds(Double(offscreenCount.lowerBound)...Double(offscreenCount.upperBound)),
+                            "offscreen_gain": bounds(offscreenGain), "offscreen_includes_classes": .bool(offscreenIncludesClasses)])
         }
     }
     static let audioMix = AudioMix()
