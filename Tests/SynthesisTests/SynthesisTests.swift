@@ -46,9 +46,9 @@ import Testing
 
     @Test func soundingObjectsCorpusHasGroundTruthAndPulsesAtOnsets() throws {
         let (dir, entries) = try synth("sounding-objects", videos: 2, seed: 7)
-        let corpusInfo = try JSONDecoder().decode([String: JSONValue].self, from: Data(contentsOf: URL(fileURLWithPath: dir + "/corpus.json")))
-        guard case .object(let mix)? = corpusInfo["audio_mix"], case .number(let perVideo)? = mix["recordings_per_video"],
-              case .object(let classSounds)? = corpusInfo["class_sounds"] else {
+        let corpusInfo = try Corpus(path: dir).metadata
+        guard case .object(let mix)? = corpusInfo?["audio_mix"], case .number(let perVideo)? = mix["recordings_per_video"],
+              case .object(let classSounds)? = corpusInfo?["class_sounds"] else {
             Issue.record("corpus.json misses audio_mix.recordings_per_video or class_sounds"); return
         }
         for e in entries {
