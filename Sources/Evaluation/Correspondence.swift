@@ -8,9 +8,12 @@ import Training
 
 /// `eval avc`: correspondence accuracy on balanced held-out pairs. For each video of the split
 /// and each of `clips` uniformly spaced times: the clip with its own audio (label 1) and the
-/// clip with audio of another video of the split at a random time (label 0).
+/// clip with audio of another video of the split at a random time (label 0). The pairs of
+/// label 0 are also counted by whether the other video has the same value of `label` (a
+/// corpus label such as `class`): those negatives share the clip's kind of sound, so only
+/// the timing can reject them.
 public func correspondenceAccuracy(model: TrainModel, corpus: Corpus, split: String, clips: Int, geometry: ClipGeometry,
-                                   seed: UInt64 = 0) throws -> CorrespondenceResult {
+                                   label: String = "class", seed: UInt64 = 0) throws -> CorrespondenceResult {
     guard let head = model.heads.items.first(where: { $0.0 == "avc" })?.1 as? AVCHead, model.video != nil, model.audio != nil else {
         throw EvaluationError.missing("the checkpoint has no avc head (train with the avc objective)")
     }
@@ -24,17 +27,26 @@ public func correspondenceAccuracy(model: TrainModel, corpus: Corpus, split: Str
     defer { model.train() }
     // Right answers on pairs of label 0 and 1, and how many of each.
     var correct = [0, 0], counts = [0, 0]
+    // Of the label-0 pairs whose two videos both carry `label`: right answers and counts,
+    // [0] for another value, [1] for the same.
+    var labelledCorrect = [0, 0], labelledCounts = [0, 0]
     for v in videos.indices {
         let starts = sampler.uniformStarts(video: v, count: clips)
         var frames = [Float](repeating: 0, count: 2 * starts.count * videoSize)
         var audio = [Float](repeating: 0, count: 2 * starts.count * audioSize)
         var labels: [Int] = []
+        var sameLabel: [Bool?] = []
         try frames.withUnsafeMutableBufferPointer { fb in
             try audio.withUnsafeMutableBufferPointer { ab in
                 for (k, s) in starts.enumerated() {
                     var other = Int(rng.next() % UInt64(videos.count - 1))
                     if other >= v { other += 1 }
                     let otherStart = rng.uniform(0, sampler.uniformStarts(video: other, count: 2)[1])
+                    if let mine = videos[v].labels[label], let theirs = videos[other].labels[label] {
+                        sameLabel.append(mine == theirs)
+                    } else {
+                        sameLabel.append(nil)
+                    }
                     for (pair, (source, start)) in [(v, s), (other, otherStart)].enumerated() {
                         let row = 2 * k + pair
                         try loader.load(.video, video: v, start: s, rng: &rng, into: fb.baseAddress! + row * videoSize)
@@ -48,12 +60,18 @@ public func correspondenceAccuracy(model: TrainModel, corpus: Corpus, split: Str
             head(video: model.video!(Tensor(shape: [labels.count] + loader.clipShape(.video), data: frames)),
                  audio: model.audio!(Tensor(shape: [labels.count] + loader.clipShape(.audio), data: audio)))
         }
-        for (predicted, label) in zip(logits.argmax(axis: 1), labels) {
-            counts[label] += 1
-            if predicted == label { correct[label] += 1 }
+        for (row, (predicted, truth)) in zip(logits.argmax(axis: 1), labels).enumerated() {
+            counts[truth] += 1
+            if predicted == truth { correct[truth] += 1 }
+            // Rows alternate own (even) and other (odd) audio; clip k's negative is row 2k + 1.
+            if truth == 0, let same = sameLabel[row / 2] {
+                labelledCounts[same ? 1 : 0] += 1
+                if predicted == truth { labelledCorrect[same ? 1 : 0] += 1 }
+            }
         }
     }
-    return CorrespondenceResult(correct: correct, counts: counts, problems: problems)
+    return CorrespondenceResult(correct: correct, counts: counts, labelledCorrect: labelledCorrect,
+                                labelledCounts: labelledCounts, problems: problems)
 }
 
 /// What `correspondenceAccuracy` found: overall, and on each kind of pair (a head that says
@@ -62,12 +80,22 @@ public struct CorrespondenceResult {
     /// Right answers on the pairs with audio of another video (`[0]`) and with the clip's own audio (`[1]`).
     public var correct: [Int]
     public var counts: [Int]
+    /// Of the pairs with audio of another video where both videos carry the label: right
+    /// answers and counts when the label differs (`[0]`) and when it is the same (`[1]`).
+    public var labelledCorrect: [Int]
+    public var labelledCounts: [Int]
     public var problems: [CorpusProblem]
 
     public var pairs: Int { counts[0] + counts[1] }
     public var accuracy: Double { Double(correct[0] + correct[1]) / Double(max(pairs, 1)) }
     public var ownAudioAccuracy: Double { Double(correct[1]) / Double(max(counts[1], 1)) }
     public var otherAudioAccuracy: Double { Double(correct[0]) / Double(max(counts[0], 1)) }
+    /// Accuracy on the other-audio pairs whose videos have another label (`sameLabel` false)
+    /// or the same one; nil when there are none.
+    public func otherAudioAccuracy(sameLabel: Bool) -> Double? {
+        let i = sameLabel ? 1 : 0
+        return labelledCounts[i] > 0 ? Double(labelledCorrect[i]) / Double(labelledCounts[i]) : nil
+    }
 }
 
 public enum EvaluationError: Error, CustomStringConvertible {

@@ -35,7 +35,7 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "linear/knn: video, audio or all (every encoder the checkpoint has).")
     var modality: String = "all"
 
-    @Option(help: "The label to classify (linear/knn).")
+    @Option(help: "The label to classify (linear/knn); avc also splits its other-audio pairs by it.")
     var label: String = "class"
 
     @Option(help: "Clips per video.")
@@ -106,10 +106,19 @@ struct EvalCommand: ParsableCommand {
                           "design": "queries and gallery are the step segments of the split; query i's one relevant item is segment i; segment embedding = mean of the index windows (\(embedded.metadata.length) s every \(embedded.metadata.stride) s) centred in it; chance R@10 = 10 / segments"]) { a, _ in a }
         } else if protocolName == "avc" {
             result["split"] = testSplit
-            let r = try correspondenceAccuracy(model: model, corpus: corpus, split: testSplit, clips: clips, geometry: geometry, seed: seed)
+            let r = try correspondenceAccuracy(model: model, corpus: corpus, split: testSplit, clips: clips, geometry: geometry,
+                                               label: label, seed: seed)
             result["accuracy"] = r.accuracy
             result["accuracy_own_audio"] = r.ownAudioAccuracy
             result["accuracy_other_audio"] = r.otherAudioAccuracy
+            if r.labelledCounts.reduce(0, +) > 0 {
+                result["label"] = label
+                for (key, same) in [("other_audio_other_label", false), ("other_audio_same_label", true)] {
+                    var entry: [String: Any] = ["pairs": r.labelledCounts[same ? 1 : 0]]
+                    if let accuracy = r.otherAudioAccuracy(sameLabel: same) { entry["accuracy"] = accuracy }
+                    result[key] = entry
+                }
+            }
             result["pairs"] = r.pairs
             result["pairs_design"] = "each clip once with its own audio (1) and once with audio of another video of the split at a random time (0)"
             problems = r.problems

@@ -51,6 +51,18 @@ import TestSupport
         #expect(accuracy >= 0 && accuracy <= 1)
         // Half the pairs are of each kind, so the overall accuracy is the mean of the two.
         #expect(abs(accuracy - (own + other) / 2) < 1e-9, "\(result)")
+        // The other-audio pairs split by the class of the other video: every one is counted
+        // once, and the two parts' right answers add up to the other-audio accuracy.
+        #expect(result["label"] as? String == "class")
+        let split = try [false, true].map { same -> (pairs: Int, accuracy: Double) in
+            let entry = try #require(result[same ? "other_audio_same_label" : "other_audio_other_label"] as? [String: Any])
+            let pairs = try #require(entry["pairs"] as? Int)
+            if pairs == 0 { return (0, 0) }
+            return (pairs, try #require(entry["accuracy"] as? Double))
+        }
+        #expect(split[0].pairs + split[1].pairs == 3 * 2, "\(result)")
+        let rightOnOthers = split.map { Double($0.pairs) * $0.accuracy }.reduce(0, +)
+        #expect(abs(rightOnOthers - other * 6) < 1e-9, "\(result)")
         let avnce = try trained("avnce")
         let wrong = try runConcord(["eval", "avc", "--checkpoint", avnce])
         #expect(wrong.status != 0 && wrong.stderr.contains("no avc head"), "\(wrong.stderr)")
