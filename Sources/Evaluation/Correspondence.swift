@@ -35,6 +35,7 @@ public func correspondenceAccuracy(model: TrainModel, corpus: Corpus, split: Str
         var frames = [Float](repeating: 0, count: 2 * starts.count * videoSize)
         var audio = [Float](repeating: 0, count: 2 * starts.count * audioSize)
         var labels: [Int] = []
+        // Per row: for an other-audio pair whose videos both carry `label`, whether the values match.
         var sameLabel: [Bool?] = []
         try frames.withUnsafeMutableBufferPointer { fb in
             try audio.withUnsafeMutableBufferPointer { ab in
@@ -42,16 +43,13 @@ public func correspondenceAccuracy(model: TrainModel, corpus: Corpus, split: Str
                     var other = Int(rng.next() % UInt64(videos.count - 1))
                     if other >= v { other += 1 }
                     let otherStart = rng.uniform(0, sampler.uniformStarts(video: other, count: 2)[1])
-                    if let mine = videos[v].labels[label], let theirs = videos[other].labels[label] {
-                        sameLabel.append(mine == theirs)
-                    } else {
-                        sameLabel.append(nil)
-                    }
+                    let same = videos[v].labels[label].flatMap { mine in videos[other].labels[label].map { $0 == mine } }
                     for (pair, (source, start)) in [(v, s), (other, otherStart)].enumerated() {
                         let row = 2 * k + pair
                         try loader.load(.video, video: v, start: s, rng: &rng, into: fb.baseAddress! + row * videoSize)
                         try loader.load(.audio, video: source, start: start, rng: &rng, into: ab.baseAddress! + row * audioSize)
                         labels.append(pair == 0 ? 1 : 0)
+                        sameLabel.append(pair == 0 ? nil : same)
                     }
                 }
             }
@@ -60,11 +58,10 @@ public func correspondenceAccuracy(model: TrainModel, corpus: Corpus, split: Str
             head(video: model.video!(Tensor(shape: [labels.count] + loader.clipShape(.video), data: frames)),
                  audio: model.audio!(Tensor(shape: [labels.count] + loader.clipShape(.audio), data: audio)))
         }
-        for (row, (predicted, truth)) in zip(logits.argmax(axis: 1), labels).enumerated() {
+        for (predicted, (truth, same)) in zip(logits.argmax(axis: 1), zip(labels, sameLabel)) {
             counts[truth] += 1
             if predicted == truth { correct[truth] += 1 }
-            // Rows alternate own (even) and other (odd) audio; clip k's negative is row 2k + 1.
-            if truth == 0, let same = sameLabel[row / 2] {
+            if let same {
                 labelledCounts[same ? 1 : 0] += 1
                 if predicted == truth { labelledCorrect[same ? 1 : 0] += 1 }
             }
