@@ -185,7 +185,8 @@ import TestSupport
     }
 
     /// The README's issue-5 commands: a cache made with `configs/avnce-small-clips.yaml` has its
-    /// 56x56 geometry and trains with that config.
+    /// 56x56 geometry and trains with that config, and with `configs/avc-small-clips.yaml` from
+    /// the avnce run's encoders.
     @Test func theSmallClipConfigPreparesItsCacheAndTrainsFromIt() throws {
         let config = repositoryRoot + "/configs/avnce-small-clips.yaml"
         let corpus = repositoryRoot + "/corpora/sounding-objects"
@@ -199,6 +200,14 @@ import TestSupport
         let meta = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/cache/cache.json"))) as? [String: Any]
         let geometry = meta?["geometry"] as? [String: Any]
         #expect(geometry?["size"] as? Int == 56 && geometry?["shortSide"] as? Int == 64, "cache geometry: \(String(describing: geometry))")
+        // The avc config reads the same cache and starts from that run's encoders.
+        let avc = try runConcord(["train", "--config", repositoryRoot + "/configs/avc-small-clips.yaml", "--threads", "2",
+                                  "corpus=" + corpus, "cache=" + dir + "/cache", "out=" + dir + "/avc", "steps=3",
+                                  "batch_size=8", "video.width=8", "audio.width=8",
+                                  "init_from=" + dir + "/run/checkpoint.safetensors"])
+        #expect(avc.status == 0, "\(avc.stderr)")
+        #expect(avc.stderr.contains("encoders initialised from"), "\(avc.stderr)")
+        #expect(try losses(dir + "/avc").count == 3)
     }
 
     /// `init_from`: an avc run starts from an avnce checkpoint's encoders (with the learning rate
