@@ -87,11 +87,13 @@ public struct CorrespondenceResult {
     public var accuracy: Double { Double(correct[0] + correct[1]) / Double(max(pairs, 1)) }
     public var ownAudioAccuracy: Double { Double(correct[1]) / Double(max(counts[1], 1)) }
     public var otherAudioAccuracy: Double { Double(correct[0]) / Double(max(counts[0], 1)) }
+    /// The other-audio pairs whose videos have another label (`sameLabel` false) or the same one.
+    public func otherAudioPairs(sameLabel: Bool) -> Int { labelledCounts[sameLabel ? 1 : 0] }
     /// Accuracy on the other-audio pairs whose videos have another label (`sameLabel` false)
     /// or the same one; nil when there are none.
     public func otherAudioAccuracy(sameLabel: Bool) -> Double? {
-        let i = sameLabel ? 1 : 0
-        return labelledCounts[i] > 0 ? Double(labelledCorrect[i]) / Double(labelledCounts[i]) : nil
+        let pairs = otherAudioPairs(sameLabel: sameLabel)
+        return pairs > 0 ? Double(labelledCorrect[sameLabel ? 1 : 0]) / Double(pairs) : nil
     }
 }
 

@@ -114,7 +114,7 @@ struct EvalCommand: ParsableCommand {
             if r.labelledCounts.reduce(0, +) > 0 {
                 result["label"] = label
                 for (key, same) in [("other_audio_other_label", false), ("other_audio_same_label", true)] {
-                    var entry: [String: Any] = ["pairs": r.labelledCounts[same ? 1 : 0]]
+                    var entry: [String: Any] = ["pairs": r.otherAudioPairs(sameLabel: same)]
                     if let accuracy = r.otherAudioAccuracy(sameLabel: same) { entry["accuracy"] = accuracy }
                     result[key] = entry
                 }
