@@ -74,7 +74,7 @@ let package = Package(
         .testTarget(name: "EncodersTests", dependencies: ["Encoders", "NN", "TensorCore", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "ObjectivesTests", dependencies: ["Objectives", "TensorCore", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "NNTests", dependencies: ["NN", "TensorCore", "TestSupport"], exclude: ["Fixtures"]),
-        .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "TestSupport"]),
+        .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "TextTests", dependencies: ["Text"]),
         .testTarget(name: "RetrievalTests", dependencies: ["Retrieval", "Corpora", "TensorCore", "TestSupport"]),
         .testTarget(name: "TrainingTests", dependencies: ["TestSupport", "TensorCore"]),

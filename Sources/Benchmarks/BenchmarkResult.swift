@@ -1,4 +1,5 @@
 import Foundation
+import TensorCore
 
 /// One benchmark's figures: the median of repeated runs, and the peer's on the same work.
 public struct BenchmarkResult: Codable, Sendable {
@@ -20,6 +21,12 @@ public struct BenchmarkResult: Codable, Sendable {
     public var sgemmGflops: Double?
     /// Resident-memory growth over the repetitions, MB.
     public var rssGrowthMB: Double?
+    /// The peer's peak resident memory, MB (step workloads).
+    public var peerPeakRSSMB: Double?
+    /// Time per operation family over the timed steps (`--profile`).
+    public var profile: [Profiler.Entry]?
+    /// The OpenBLAS kernel set the figure was measured with (`openblas_get_corename()`).
+    public var blasCore: String = BLASKernels.current
 
     public init(workload: String, value: Double, unit: String, threads: Int, peakRSSMB: Double, repetitions: [Double],
                 detail: [String: String] = [:]) {
@@ -33,11 +40,13 @@ public struct BenchmarkResult: Codable, Sendable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case workload, value, unit, threads, repetitions, peer, detail, speedup, gflop
+        case workload, value, unit, threads, repetitions, peer, detail, speedup, gflop, profile
         case sgemmGflops = "sgemm_gflops"
         case rssGrowthMB = "rss_growth_mb"
         case peakRSSMB = "peak_rss_mb"
         case peerValue = "peer_value"
+        case blasCore = "blas_core"
+        case peerPeakRSSMB = "peer_peak_rss_mb"
     }
 }
 

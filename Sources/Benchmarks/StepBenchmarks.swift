@@ -8,7 +8,7 @@ import TensorCore
 /// with momentum 0.9, lr 0.01, weight decay 1e-4), built exactly as `peers/step_bench.py`
 /// builds them so the samples per second compare one to one.
 public enum StepBenchmarks {
-    public static let workloads = ["step-avc", "step-video-contrastive"]
+    public static let workloads = ["step-avc", "step-video-contrastive", "step-milnce", "step-videomae"]
 
     /// One workload ready to step: `step()` runs one optimizer step on fresh random inputs
     /// (input generation happens before the timer starts) and returns the loss.
@@ -16,21 +16,32 @@ public enum StepBenchmarks {
         public let name: String
         public let batch: Int
         public let parameterCount: Int
-        let makeInputs: () -> [Tensor]
-        let loss: ([Tensor]) -> Tensor
+        /// Makes one step's random inputs (untimed) and returns the loss computation on them.
+        let prepare: () -> () -> Tensor
         let optimizer: SGD
         let modules: [Module]
 
         /// Seconds of one step (inputs made before the clock starts) and its loss.
         public func step() -> (seconds: Double, loss: Float) {
-            let inputs = makeInputs()
+            let loss = prepare()
+            Profiler.skip()
             let start = DispatchTime.now().uptimeNanoseconds
-            for m in modules { m.zeroGrad() }
-            let l = loss(inputs)
+            Profiler.whole("zero grad") { for m in modules { m.zeroGrad() } }
+            let l = loss()
+            Profiler.charge("forward (between operations)")
             l.backward()
-            optimizer.step()
+            Profiler.whole("optimizer") { optimizer.step() }
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
             return (seconds, l.data[0])
+        }
+
+        init(name: String, batch: Int, modules: [Module], prepare: @escaping () -> () -> Tensor) {
+            self.name = name
+            self.batch = batch
+            self.modules = modules
+            self.parameterCount = modules.flatMap(\.parameters).reduce(0) { $0 + $1.count }
+            self.prepare = prepare
+            self.optimizer = SGD(modules.flatMap(\.parameters), learningRate: 0.01, momentum: 0.9, weightDecay: 1e-4)
         }
     }
 
@@ -38,40 +49,52 @@ public enum StepBenchmarks {
         var rng = SeededRandom(seed: 0)
         var inputRNG = SeededRandom(seed: 1)
         let batch = 16
+        let temperature: Float = 0.07  // the peer's
         switch name {
         case "step-avc":
             let video = R2Plus1DTiny(rng: &rng), audio = VGGishTiny(rng: &rng), head = AVCHead(rng: &rng)
-            let modules: [Module] = [video, audio, head]
             // Second half of the pairs: audio of another clip of the batch (a roll by one).
             let permutation = Array(0..<(batch / 2)) + (0..<(batch / 2)).map { batch / 2 + ($0 + batch / 2 - 1) % (batch / 2) }
             let corresponds = [Int](repeating: 1, count: batch / 2) + [Int](repeating: 0, count: batch / 2)
-            return Workload(
-                name: name, batch: batch, parameterCount: parameterCount(modules),
-                makeInputs: { [Tensor.normal([batch, 3, 8, 112, 112], rng: &inputRNG), Tensor.normal([batch, 1, 96, 64], rng: &inputRNG)] },
-                loss: { inputs in
-                    let logits = head(video: video(inputs[0]), audio: audio(inputs[1].indexSelect(axis: 0, permutation)))
+            return Workload(name: name, batch: batch, modules: [video, audio, head]) {
+                let clips = Tensor.normal([batch, 3, 8, 112, 112], rng: &inputRNG), spectrograms = Tensor.normal([batch, 1, 96, 64], rng: &inputRNG)
+                return {
+                    let logits = head(video: video(clips), audio: audio(spectrograms.indexSelect(axis: 0, permutation)))
                     return CorrespondenceLoss()(logits: logits, corresponds: corresponds)
-                },
-                optimizer: sgd(modules), modules: modules)
+                }
+            }
         case "step-video-contrastive":
             let video = R2Plus1DTiny(rng: &rng), head = ProjectionHead(rng: &rng)
-            let modules: [Module] = [video, head]
-            let objective = MultiClipInfoNCE(clipsPerVideo: 2, temperature: 0.07)  // the peer's temperature
-            return Workload(
-                name: name, batch: batch, parameterCount: parameterCount(modules),
-                makeInputs: { [Tensor.normal([batch, 3, 8, 112, 112], rng: &inputRNG)] },
-                loss: { inputs in objective(head(video(inputs[0]))) },
-                optimizer: sgd(modules), modules: modules)
+            let objective = MultiClipInfoNCE(clipsPerVideo: 2, temperature: temperature)
+            return Workload(name: name, batch: batch, modules: [video, head]) {
+                let clips = Tensor.normal([batch, 3, 8, 112, 112], rng: &inputRNG)
+                return { objective(head(video(clips))) }
+            }
+        case "step-milnce":
+            // 4 candidate narrations of up to 16 tokens per clip (ids 2..<10000, 3 to 16 of them, 0 = padding).
+            let (k, length, vocabulary) = (4, 16, 10_000)
+            let video = R2Plus1DTiny(rng: &rng), text = WordPool(vocabulary: vocabulary, rng: &rng)
+            let objective = MILNCE(temperature: temperature)
+            return Workload(name: name, batch: batch, modules: [video, text]) {
+                let clips = Tensor.normal([batch, 3, 8, 112, 112], rng: &inputRNG)
+                var ids: [Int] = []
+                for _ in 0..<(batch * k) {
+                    let used = inputRNG.int(3...length)
+                    for t in 0..<length { ids.append(t < used ? inputRNG.int(2...(vocabulary - 1)) : 0) }
+                }
+                return {
+                    objective(video: video(clips).l2Normalized(axis: -1), text: text(ids, batch: batch * k).l2Normalized(axis: -1))
+                }
+            }
+        case "step-videomae":
+            let mae = VitTinyMAE(rng: &rng)
+            return Workload(name: name, batch: batch, modules: [mae]) {
+                let clips = Tensor.normal([batch, 3, 8, 112, 112], rng: &inputRNG)
+                let mask = VitTinyMAE.tubeMask(batch: batch, rng: &inputRNG)
+                return { mae.loss(clips, mask: mask) }
+            }
         default:
             return nil
         }
-    }
-
-    static func sgd(_ modules: [Module]) -> SGD {
-        SGD(modules.flatMap(\.parameters), learningRate: 0.01, momentum: 0.9, weightDecay: 1e-4)
-    }
-
-    static func parameterCount(_ modules: [Module]) -> Int {
-        modules.flatMap(\.parameters).reduce(0) { $0 + $1.count }
     }
 }

@@ -5,10 +5,13 @@ import Foundation
 final class TapeNode {
     let inputs: [Tensor]
     let backward: (Tensor) -> [Tensor?]
+    /// The family of the operation that made it, in a profile (empty when none ran).
+    let family: String
 
-    init(inputs: [Tensor], backward: @escaping (Tensor) -> [Tensor?]) {
+    init(inputs: [Tensor], fileID: String = #fileID, family: String = "", backward: @escaping (Tensor) -> [Tensor?]) {
         self.inputs = inputs
         self.backward = backward
+        self.family = family.isEmpty ? Profiler.family(fileID: fileID, function: "") : family
     }
 }
 
@@ -26,11 +29,15 @@ public enum Autograd {
 
     /// The result of an operation: a tape node is attached when recording and an input
     /// requires gradients.
-    static func result(shape: [Int], data: [Float], inputs: [Tensor], backward: @escaping (Tensor) -> [Tensor?]) -> Tensor {
+    /// `fileID` (the calling primitive's file) names the operation's family in a profile.
+    static func result(shape: [Int], data: [Float], inputs: [Tensor], fileID: String = #fileID, function: String = #function,
+                       backward: @escaping (Tensor) -> [Tensor?]) -> Tensor {
+        let family = Profiler.isRunning ? Profiler.family(fileID: fileID, function: function) : ""
+        if Profiler.isRunning { Profiler.charge(family + " forward") }
         let t = Tensor(shape: shape, data: data)
         if isRecording && inputs.contains(where: { $0.requiresGrad }) {
             t.requiresGrad = true
-            t.node = TapeNode(inputs: inputs, backward: backward)
+            t.node = TapeNode(inputs: inputs, fileID: fileID, family: family, backward: backward)
         }
         return t
     }
@@ -55,21 +62,33 @@ extension Tensor {
             }
         }
         var grads: [ObjectIdentifier: Tensor] = [ObjectIdentifier(self): seed ?? Tensor(shape: shape, repeating: 1)]
+        let profiling = Profiler.isRunning
+        if profiling { Profiler.charge("autograd (tape)") }
         Autograd.withoutGradients {
             for t in order.reversed() {
                 guard let g = grads.removeValue(forKey: ObjectIdentifier(t)) else { continue }
                 guard let node = t.node else {
-                    t.grad = t.grad.map { $0 + g } ?? g
+                    if let existing = t.grad {
+                        t.grad = profiling ? Profiler.whole("autograd (accumulate)") { existing + g } : existing + g
+                    } else {
+                        t.grad = g
+                    }
                     continue
                 }
-                let inputGrads = node.backward(g)
+                let inputGrads = profiling ? Profiler.whole(node.family + " backward") { node.backward(g) }
+                                           : node.backward(g)
                 for (input, ig) in zip(node.inputs, inputGrads) where input.requiresGrad {
                     guard let ig else { continue }
                     precondition(ig.shape == input.shape, "backward: gradient shape \(ig.shape) for input \(input.shape)")
                     let key = ObjectIdentifier(input)
-                    grads[key] = grads[key].map { $0 + ig } ?? ig
+                    if let existing = grads[key] {
+                        grads[key] = profiling ? Profiler.whole("autograd (accumulate)") { existing + ig } : existing + ig
+                    } else {
+                        grads[key] = ig
+                    }
                 }
             }
         }
+        if profiling { Profiler.charge("autograd (tape)") }
     }
 }

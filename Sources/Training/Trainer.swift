@@ -197,10 +197,12 @@ public final class Trainer {
                 try saveCheckpoint(step: step, report: report)
                 throw TrainingError.interrupted(step: step, checkpoint: checkpointPath)
             }
+            Profiler.skip()  // set-up before the first step is not a step's time
             let t0 = DispatchTime.now().uptimeNanoseconds
             let (batch, waited) = try stream.next()
+            Profiler.charge("data wait")
             optimizer.learningRate = learningRate(step)
-            model.zeroGrad()
+            Profiler.whole("zero grad") { model.zeroGrad() }
             let encodings = Encodings(model: model, batch: batch)
             var total: Tensor? = nil
             var losses: [String: Double] = [:], metrics: [String: Double] = [:]
@@ -215,9 +217,12 @@ public final class Trainer {
                 metrics.merge(m) { a, _ in a }
                 total = total.map { $0 + loss * o.weight } ?? loss * o.weight
             }
+            Profiler.charge("forward (between operations)")
             total!.backward()
-            if config.optimizer.clipNorm > 0 { clipGradientNorm(model.parameters, maxNorm: config.optimizer.clipNorm) }
-            optimizer.step()
+            Profiler.whole("optimizer") {
+                if config.optimizer.clipNorm > 0 { clipGradientNorm(model.parameters, maxNorm: config.optimizer.clipNorm) }
+                optimizer.step()
+            }
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
             let clips = (batch.streams["video"] ?? batch.streams["audio"]!).shape[0]  // video clips (audio windows without video)
             let entry = StepMetrics(step: step + 1, loss: Double(total!.item), losses: losses, metrics: metrics,
@@ -231,6 +236,7 @@ public final class Trainer {
             if (step + 1) % config.checkpointEvery == 0 || step + 1 == config.steps {
                 try saveCheckpoint(step: step + 1, report: report)
             }
+            Profiler.charge("logging and checkpoints")
         }
         return log
     }

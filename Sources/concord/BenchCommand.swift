@@ -15,15 +15,15 @@ struct BenchCommand: ParsableCommand {
         resident-memory growth over the repetitions), logmel (10 minutes of 16 kHz audio to the default log-mel; peer: librosa with \
         --python), decode (every 3rd frame of a 60 s 640x360 file at 112x112 plus its audio at 16 kHz; \
         peer: the ffmpeg CLI doing the same work) and clips (100 random 0.96 s clips: 8 frames at 112x112 \
-        and 15360 audio samples and their 96x64 log-mel each), step-avc and step-video-contrastive (one \
-        optimizer step of the reference training workloads at batch 16, in samples per second and peak \
+        and 15360 audio samples and their 96x64 log-mel each), step-avc, step-video-contrastive, step-milnce and \
+        step-videomae (one optimizer step of the reference training workloads at batch 16, in samples per second and peak \
         resident memory; peer: PyTorch through ../shared/peers/step_bench.py with --python and --peers), \
         search (exact top-10 by inner product of 100 queries over 1,000,000 x 256 unit vectors, seconds per \
         batch; peer: faiss IndexFlatIP through ../shared/peers/search_bench.py). \
         Figures are medians of --reps runs (step workloads: of --steps steps after 3 warm-up steps).
         """)
 
-    @Argument(help: "gemm, conv, logmel, decode, clips, search, step-avc, step-video-contrastive or all.")
+    @Argument(help: "gemm, conv, logmel, decode, clips, search, step-avc, step-video-contrastive, step-milnce, step-videomae or all.")
     var workload: String
 
     @Option(help: "The media file to use (default: a 60 s 640x360 H.264+AAC file made once in the temporary folder).")
@@ -56,6 +56,12 @@ struct BenchCommand: ParsableCommand {
 
     @Flag(name: .long, help: "Skip the peer.")
     var noPeer = false
+
+    @Flag(name: .long, help: "Step workloads: print the time per operation family over the timed steps (forward and backward of each primitive, the optimizer, the tape).")
+    var profile = false
+
+    @Flag(name: .long, help: "With --profile: one row per operation (the primitive's function) instead of per family.")
+    var profileOps = false
 
     @Flag(name: .long, help: "One JSON object per workload.")
     var json = false
@@ -169,18 +175,26 @@ struct BenchCommand: ParsableCommand {
         var losses: [Float] = []
         for _ in 0..<3 { losses.append(workload.step().loss) }
         var rates: [Double] = []
+        Profiler.byOperation = profileOps
+        if profile { Profiler.start() }
         for i in 0..<steps {
             let (seconds, loss) = workload.step()
             losses.append(loss)
             rates.append(Double(workload.batch) / seconds)
             if !json { note("\(name): step \(i + 1)/\(steps) \(String(format: "%.2f", Double(workload.batch) / seconds)) samples/s, loss \(String(format: "%.4f", loss))") }
         }
+        let families = profile ? Profiler.stop() : []
+        if profile && !json {
+            print("\(name): time per operation family over \(steps) steps (BLAS kernels \(BLASKernels.current), \(Threads.count) threads)")
+            print(Profiler.table(families, steps: steps))
+        }
         var result = BenchmarkResult(workload: name, value: median(rates), unit: "samples/s", threads: Threads.count,
                                      peakRSSMB: peakResidentMegabytes(), repetitions: rates,
                                      detail: ["batch": String(workload.batch), "parameters": String(workload.parameterCount),
                                               "loss_first": String(format: "%.4f", losses.first ?? .nan),
                                               "loss_last": String(format: "%.4f", losses.last ?? .nan),
-                                              "peer_reference": "PyTorch 2.11, 2 threads, this machine kind: step-avc 13.5-14.7 pairs/s, 1.55 GB; step-video-contrastive 15-20 clips/s, 1.4 GB"])
+                                              "peer_reference": "PyTorch 2.11, 2 threads, this machine kind: step-avc 13.5-14.7 pairs/s, 1.55 GB; step-video-contrastive 15-20 clips/s, 1.4 GB; step-milnce 17-22 clips/s; step-videomae 61-83 clips/s"])
+        if profile { result.profile = families }
         if !noPeer, let python, let peers = peersFolder {
             note("running the PyTorch peer (\(peers)/step_bench.py \(name))…")
             let output = try runPeer(python, [peers + "/step_bench.py", name, "--threads", String(Threads.count), "--steps", String(steps)],
@@ -191,7 +205,7 @@ struct BenchCommand: ParsableCommand {
                 result.peer = "PyTorch (\(peers)/step_bench.py)"
                 result.peerValue = rate
                 result.speedup = result.value / rate
-                if let rss = object["peak_rss_mb"] as? Double { result.detail["peer_peak_rss_mb"] = String(rss) }
+                result.peerPeakRSSMB = object["peak_rss_mb"] as? Double
             }
         }
         return result
@@ -251,6 +265,7 @@ struct BenchCommand: ParsableCommand {
                 total.ours += seconds
                 total.sgemm += layer.gflop / sgemm
             }
+            if measured == nil { total.sgemm += layer.gflop / sgemm }
             total.gflop += layer.gflop
             results.append(r)
             if json { try printJSONLine(r) } else {
@@ -258,9 +273,18 @@ struct BenchCommand: ParsableCommand {
                       + (conv ? String(format: "   sgemm %6.1f GFLOP/s  %4.0f %%  rss +%.0f MB", sgemm, 100 * r.value / sgemm, r.rssGrowthMB ?? 0) : ""))
             }
         }
-        if conv && !json {
-            print(String(format: "all convolutions: %.1f GFLOP/s vs sgemm %.1f GFLOP/s on the same shapes (%.0f %%)",
-                         total.gflop / total.ours, total.gflop / total.sgemm, 100 * total.sgemm / total.ours))
+        // The whole set: total work over total time (layers weighted by their share of the work).
+        let sgemmTotal = total.gflop / total.sgemm
+        var all = BenchmarkResult(workload: (conv ? "conv:" : "gemm:") + "all", value: conv ? total.gflop / total.ours : sgemmTotal,
+                                  unit: "GFLOP/s", threads: Threads.count, peakRSSMB: peakResidentMegabytes(), repetitions: [],
+                                  detail: ["layers": String(layers.count)])
+        all.gflop = total.gflop
+        if conv { all.sgemmGflops = sgemmTotal }
+        if json { try printJSONLine(all) } else if conv {
+            print(String(format: "all convolutions: %.1f GFLOP/s vs sgemm %.1f GFLOP/s on the same shapes (%.0f %%); BLAS kernels %@",
+                         all.value, sgemmTotal, 100 * total.sgemm / total.ours, BLASKernels.current as NSString))
+        } else {
+            print(String(format: "all products: %.1f GFLOP/s over %.1f GFLOP; BLAS kernels %@", all.value, total.gflop, BLASKernels.current as NSString))
         }
         return []
     }
@@ -268,13 +292,14 @@ struct BenchCommand: ParsableCommand {
     func printTable(_ results: [BenchmarkResult]) {
         // The first column fits the longest workload name (step-video-contrastive, conv:… layers).
         let width = max(10, (results.map(\.workload.count).max() ?? 0) + 2)
-        print(pad("workload", width) + "concord            peer                 speedup  threads  peak RSS")
+        print("BLAS kernels: \(BLASKernels.explanation())")
+        print(pad("workload", width) + "concord            peer                 speedup  threads  peak RSS  peer RSS")
         for r in results {
             let ours = String(format: "%.3f %@", r.value, r.unit as NSString)
             let peer = r.peerValue.map { String(format: "%.3f %@", $0, r.unit as NSString) } ?? "-"
             let speedup = r.speedup.map { String(format: "%.2fx", $0) } ?? "-"
             print(pad(r.workload, width) + pad(ours, 19) + pad(peer, 21) + pad(speedup, 9) + pad(String(r.threads), 9)
-                  + String(format: "%.0f MB", r.peakRSSMB))
+                  + pad(String(format: "%.0f MB", r.peakRSSMB), 10) + (r.peerPeakRSSMB.map { String(format: "%.0f MB", $0) } ?? "-"))
             if let p = r.peer { print("  peer: \(p)") }
             if let t = r.detail["torchaudio_median_s"], let x = r.detail["speedup_vs_torchaudio"] {
                 print("  torchaudio (same run): \(t) s, Concord \(x)x faster")

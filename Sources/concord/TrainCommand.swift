@@ -25,6 +25,9 @@ struct TrainCommand: ParsableCommand {
     @Flag(help: "Continue from OUT/checkpoint.safetensors.")
     var resume = false
 
+    @Flag(help: "Print the time per operation family over the run's steps at the end (run a few steps: steps=20).")
+    var profile = false
+
     @OptionGroup var global: GlobalOptions
 
     func run() throws {
@@ -43,7 +46,13 @@ struct TrainCommand: ParsableCommand {
         source.resume()
         let progress = TrainProgress(total: config.steps)
         do {
-            try trainer.run(resume: resume) { progress.handle($0) }
+            if profile { Profiler.start() }
+            let log = try trainer.run(resume: resume) { progress.handle($0) }
+            if profile {
+                let families = Profiler.stop()
+                print("time per operation family over \(log.count) steps (BLAS kernels \(BLASKernels.current), \(Threads.count) threads)")
+                print(Profiler.table(families, steps: log.count))
+            }
         } catch let e as TrainingError {
             note("Error: \(e.description)")
             if case .interrupted = e { throw ExitCode(130) }

@@ -129,6 +129,7 @@ import Testing
         #expect(obj?["unit"] as? String == "ms/clip")
         #expect((obj?["value"] as? Double ?? 0) > 0)
         #expect(obj?["threads"] as? Int != nil && obj?["peak_rss_mb"] as? Double != nil)
+        #expect(obj?["blas_core"] as? String == BLASKernels.current)
         let d = try runConcord(["bench", "decode", "--input", fixtures + "/h264.mp4", "--reps", "1", "--json"])
         #expect(d.status == 0, "\(d.stderr)")
         let dobj = try JSONSerialization.jsonObject(with: d.stdout) as? [String: Any]
@@ -157,12 +158,25 @@ import Testing
         #expect(row.prefix(column).hasSuffix(" ") && value.first?.isNumber == true, "header \(header)\nrow    \(row)")
     }
 
+    /// The two step workloads added after step-avc and step-video-contrastive run and learn (the loss is finite).
+    @Test(arguments: ["step-milnce", "step-videomae"])
+    func benchStepWorkloadRuns(workload: String) throws {
+        let r = try runConcord(["bench", workload, "--steps", "1", "--no-peer", "--json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let obj = try #require(try JSONSerialization.jsonObject(with: r.stdout) as? [String: Any])
+        #expect(obj["workload"] as? String == workload && obj["unit"] as? String == "samples/s" && (obj["value"] as? Double ?? 0) > 0)
+        let detail = try #require(obj["detail"] as? [String: String])
+        #expect(detail["batch"] == "16" && Float(detail["loss_last"] ?? "")?.isFinite == true, "\(detail)")
+    }
+
     @Test func benchConvPrintsOneLinePerLayer() throws {
         let r = try runConcord(["bench", "conv", "--layer", "vggish.block4", "--reps", "1", "--json"])
         #expect(r.status == 0, "\(r.stderr)")
         let lines = r.stdoutText.split(separator: "\n")
-        #expect(lines.count == 2)
-        for line in lines {
+        #expect(lines.count == 3, "two layers and their total")
+        let total = try #require(try JSONSerialization.jsonObject(with: Data((lines.last ?? "").utf8)) as? [String: Any])
+        #expect(total["workload"] as? String == "conv:all" && (total["value"] as? Double ?? 0) > 0 && (total["sgemm_gflops"] as? Double ?? 0) > 0)
+        for line in lines.dropLast() {
             let obj = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
             #expect((obj?["workload"] as? String)?.hasPrefix("conv:vggish.block4") == true)
             #expect((obj?["value"] as? Double ?? 0) > 0 && (obj?["sgemm_gflops"] as? Double ?? 0) > 0)
