@@ -15,19 +15,39 @@ public final class SGD {
         buffers = Array(repeating: nil, count: parameters.count)
     }
 
+    /// One pass per parameter (in parallel chunks) computing the formula above element by
+    /// element: the same operations in the same order as a pass per term, so the same values.
     public func step() {
+        let (lr, mu, wd, nesterov) = (learningRate, momentum, weightDecay, self.nesterov)
         for (i, p) in parameters.enumerated() {
-            guard let grad = p.grad?.data else { continue }
-            var g = grad
-            if weightDecay != 0 { for k in g.indices { g[k] += weightDecay * p.data[k] } }
-            if momentum != 0 {
-                var b = buffers[i] ?? g
-                if buffers[i] != nil { for k in b.indices { b[k] = momentum * b[k] + g[k] } }
-                buffers[i] = b
-                if nesterov { for k in g.indices { g[k] += momentum * b[k] } } else { g = b }
+            guard let grad = p.grad?.data, !grad.isEmpty else { continue }
+            let first = buffers[i] == nil
+            if mu != 0 && first { buffers[i] = [Float](uninitializedCount: grad.count) }
+            var buffer = buffers[i] ?? []
+            buffers[i] = nil  // unshared while written
+            grad.withUnsafeBufferPointer { gb in
+                buffer.withUnsafeMutableBufferPointer { bb in
+                    p.update { v in
+                        v.withUnsafeMutableBufferPointer { vb in
+                            let (gp, vp) = (SharedPointer(gb.baseAddress!), SharedPointer(vb.baseAddress!))
+                            let bp = bb.baseAddress.map { SharedPointer($0) }
+                            Threads.parallelChunks(vb.count) { r in
+                                for k in r {
+                                    var g = gp[k]
+                                    if wd != 0 { g += wd * vp[k] }
+                                    if let bp {
+                                        let b = first ? g : mu * bp[k] + g
+                                        bp[k] = b
+                                        if nesterov { g += mu * b } else { g = b }
+                                    }
+                                    vp[k] -= lr * g
+                                }
+                            }
+                        }
+                    }
+                }
             }
-            let lr = learningRate
-            p.update { v in for k in v.indices { v[k] -= lr * g[k] } }
+            if mu != 0 { buffers[i] = buffer }
         }
     }
 }

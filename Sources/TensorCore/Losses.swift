@@ -4,8 +4,11 @@ extension Tensor {
     /// `x − logsumexp(x)` along `axis`. Shape unchanged.
     public func logSoftmax(axis: Int = -1) -> Tensor { self - logSumExp(axis: axis, keepDims: true) }
 
-    /// `exp(x) / Σ exp(x)` along `axis`. Shape unchanged.
-    public func softmax(axis: Int = -1) -> Tensor { logSoftmax(axis: axis).exp() }
+    /// `exp(x) / Σ exp(x)` along `axis`. Shape unchanged. Along the last axis one fused kernel
+    /// (`softmaxLastAxis`, tested equal to this composition); along another, the composition.
+    public func softmax(axis: Int = -1) -> Tensor {
+        normalizedAxis(axis) == rank - 1 ? softmaxLastAxis() : logSoftmax(axis: axis).exp()
+    }
 
     /// `x / max(‖x‖₂, ε)` along `axis` (PyTorch's `F.normalize`). Shape unchanged.
     public func l2Normalized(axis: Int = -1, epsilon: Float = 1e-12) -> Tensor {

@@ -21,14 +21,22 @@ public func matmul(_ a: Tensor, _ b: Tensor, transposeA: Bool = false, transpose
     let (m, k) = transposeA ? (ac, ar) : (ar, ac)
     let (k2, n) = transposeB ? (bc, br) : (br, bc)
     precondition(k == k2, "matmul: inner dimensions differ: \(a.shape)\(transposeA ? "ᵀ" : "") · \(b.shape)\(transposeB ? "ᵀ" : "")")
-    var out = [Float](repeating: 0, count: batch * m * n)
-    a.data.withUnsafeBufferPointer { pa in
-        b.data.withUnsafeBufferPointer { pb in
-            out.withUnsafeMutableBufferPointer { pc in
-                for i in 0..<batch {
+    let out = [Float](unfilled: batch * m * n) { pc in
+        a.data.withUnsafeBufferPointer { pa in
+            b.data.withUnsafeBufferPointer { pb in
+                let (xa, xb, xc) = (SharedPointer(pa.baseAddress!), SharedPointer(pb.baseAddress!), SharedPointer(pc.baseAddress!))
+                let product = { @Sendable (i: Int) in
                     cblas_sgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
-                                Int32(m), Int32(n), Int32(k), 1, pa.baseAddress! + i * ar * ac, Int32(ac),
-                                pb.baseAddress! + i * br * bc, Int32(bc), 0, pc.baseAddress! + i * m * n, Int32(n))
+                                Int32(m), Int32(n), Int32(k), 1, xa + i * ar * ac, Int32(ac),
+                                xb + i * br * bc, Int32(bc), 0, xc + i * m * n, Int32(n))
+                }
+                // NOTE: a batch of small products (attention heads) runs one single-threaded sgemm per
+                // worker: a threaded sgemm per item pays OpenBLAS's hand-off each time and idles the cores.
+                let workers = Swift.min(Threads.count, batch)
+                if workers > 1 && m * n * k < 1 << 22 {
+                    Threads.withSerialBLAS(workers) { w in for i in Swift.stride(from: w, to: batch, by: workers) { product(i) } }
+                } else {
+                    for i in 0..<batch { product(i) }
                 }
             }
         }

@@ -129,40 +129,85 @@ func centredSquares(_ x: UnsafePointer<Float>, _ mu: Float, _ n: Int) -> Double 
 }
 
 /// Layer normalisation over the last dimension: `x: [..., D]`, `weight`, `bias: [D]`.
-/// `y = (x − mean) / √(var + ε) · γ + β` per row (biased variance).
+/// `y = (x − mean) / √(var + ε) · γ + β` per row (biased variance). Rows run in parallel; the
+/// backward pass sums γ's and β's gradients over the rows in order, columns in parallel.
 public func layerNorm(_ x: Tensor, weight: Tensor, bias: Tensor, epsilon: Float = 1e-5) -> Tensor {
     let d = x.shape.last ?? 0
     precondition(weight.shape == [d] && bias.shape == [d], "layerNorm: weight \(weight.shape), bias \(bias.shape) for input \(x.shape)")
     let rows = x.count / max(d, 1)
-    var xhat = [Float](repeating: 0, count: x.count), out = [Float](repeating: 0, count: x.count)
     var invStd = [Float](repeating: 0, count: rows)
-    for r in 0..<rows {
-        var s = 0.0, ss = 0.0
-        for j in 0..<d { let v = Double(x.data[r * d + j]); s += v; ss += v * v }
-        let mu = s / Double(d)
-        let inv = Float(1 / (max(ss / Double(d) - mu * mu, 0) + Double(epsilon)).squareRoot())
-        invStd[r] = inv
-        for j in 0..<d {
-            xhat[r * d + j] = (x.data[r * d + j] - Float(mu)) * inv
-            out[r * d + j] = xhat[r * d + j] * weight.data[j] + bias.data[j]
+    var xhat = [Float](uninitializedCount: x.count), out = [Float](uninitializedCount: x.count)
+    x.data.withUnsafeBufferPointer { xb in
+        weight.data.withUnsafeBufferPointer { wb in
+            bias.data.withUnsafeBufferPointer { bb in
+                invStd.withUnsafeMutableBufferPointer { ib in
+                    xhat.withUnsafeMutableBufferPointer { hb in
+                        out.withUnsafeMutableBufferPointer { ob in
+                            let (xp, wp, bp, ip) = (SharedPointer(xb.baseAddress!), SharedPointer(wb.baseAddress!), SharedPointer(bb.baseAddress!),
+                                                    SharedPointer(ib.baseAddress!))
+                            let (hp, op) = (SharedPointer(hb.baseAddress!), SharedPointer(ob.baseAddress!))
+                            Threads.parallelChunks(rows, minimumWork: max(1, (1 << 15) / max(d, 1))) { range in
+                                for r in range {
+                                    let row = xp + r * d
+                                    var s = 0.0, ss = 0.0
+                                    for j in 0..<d { let v = Double(row[j]); s += v; ss += v * v }
+                                    let mu = s / Double(d)
+                                    let inv = Float(1 / (Swift.max(ss / Double(d) - mu * mu, 0) + Double(epsilon)).squareRoot())
+                                    ip[r] = inv
+                                    let (h, o) = (hp + r * d, op + r * d)
+                                    for j in 0..<d {
+                                        h[j] = (row[j] - Float(mu)) * inv
+                                        o[j] = h[j] * wp[j] + bp[j]
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
         }
     }
     return Autograd.result(shape: x.shape, data: out, inputs: [x, weight, bias]) { g in
-        var dx = [Float](repeating: 0, count: x.count)
         var dw = [Float](repeating: 0, count: d), db = [Float](repeating: 0, count: d)
-        for r in 0..<rows {
-            var sdxh: Float = 0, sdxhx: Float = 0
-            for j in 0..<d {
-                let k = r * d + j
-                let dxh = g.data[k] * weight.data[j]
-                sdxh += dxh
-                sdxhx += dxh * xhat[k]
-                dw[j] += g.data[k] * xhat[k]
-                db[j] += g.data[k]
-            }
-            for j in 0..<d {
-                let k = r * d + j
-                dx[k] = invStd[r] * (g.data[k] * weight.data[j] - sdxh / Float(d) - xhat[k] * sdxhx / Float(d))
+        let dx = [Float](unfilled: x.count) { dxb in
+            g.data.withUnsafeBufferPointer { gb in
+                weight.data.withUnsafeBufferPointer { wb in
+                    xhat.withUnsafeBufferPointer { hb in
+                        invStd.withUnsafeBufferPointer { ib in
+                            dw.withUnsafeMutableBufferPointer { dwb in
+                                db.withUnsafeMutableBufferPointer { dbb in
+                                    let (gp, wp, hp, ip) = (SharedPointer(gb.baseAddress!), SharedPointer(wb.baseAddress!), SharedPointer(hb.baseAddress!),
+                                                            SharedPointer(ib.baseAddress!))
+                                    let (dwp, dbp, dp) = (SharedPointer(dwb.baseAddress!), SharedPointer(dbb.baseAddress!), SharedPointer(dxb.baseAddress!))
+                                    // dx row by row; γ's and β's gradients as column sums, each thread a slice
+                                    // of columns over every row in order (the sums of the serial loop, to the bit).
+                                    Threads.parallelChunks(rows, minimumWork: Swift.max(1, (1 << 15) / Swift.max(d, 1))) { range in
+                                        for r in range {
+                                            let (gr, hr, dr) = (gp + r * d, hp + r * d, dp + r * d)
+                                            var sdxh: Float = 0, sdxhx: Float = 0
+                                            for j in 0..<d {
+                                                let dxh = gr[j] * wp[j]
+                                                sdxh += dxh
+                                                sdxhx += dxh * hr[j]
+                                            }
+                                            let inv = ip[r]
+                                            for j in 0..<d { dr[j] = inv * (gr[j] * wp[j] - sdxh / Float(d) - hr[j] * sdxhx / Float(d)) }
+                                        }
+                                    }
+                                    Threads.parallelChunks(d, minimumWork: Swift.max(1, (1 << 15) / Swift.max(rows, 1))) { columns in
+                                        for r in 0..<rows {
+                                            let (gr, hr) = (gp + r * d, hp + r * d)
+                                            for j in columns {
+                                                dwp[j] += gr[j] * hr[j]
+                                                dbp[j] += gr[j]
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
             }
         }
         return [Tensor(shape: x.shape, data: dx), Tensor(shape: [d], data: dw), Tensor(shape: [d], data: db)]

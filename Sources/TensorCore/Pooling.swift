@@ -47,6 +47,8 @@ func poolGeometry(_ x: Tensor, _ kernel: (Int, Int, Int), _ stride: (Int, Int, I
 /// Max pooling (padding counts as −∞). `x: [N, C, D, H, W]` → `[N, C, D', H', W']`; the gradient
 /// goes to the first largest value of each window. Planes run in parallel.
 public func maxPool3d(_ x: Tensor, kernel: (Int, Int, Int), stride: (Int, Int, Int), padding: (Int, Int, Int) = (0, 0, 0)) -> Tensor {
+    precondition(padding.0 <= kernel.0 / 2 && padding.1 <= kernel.1 / 2 && padding.2 <= kernel.2 / 2,
+                 "maxPool3d: padding \(padding) is more than half the window \(kernel) (as PyTorch requires)")
     let g = poolGeometry(x, kernel, stride, padding, "maxPool3d")
     let (inPlane, outPlane) = (g.depth * g.height * g.width, g.od * g.oh * g.ow)
     // Within-plane index of each output's maximum.
@@ -92,10 +94,17 @@ extension PoolGeometry {
                 for xo in 0..<ow {
                     let x0 = xo * stride.2 - padding.2
                     let xs = Swift.max(x0, 0)..<Swift.min(x0 + kernel.2, width)
-                    var best = -Float.infinity, at = -1
+                    // NOTE: the first value seeds the maximum (no "none yet" test in the loop, which
+                    // kept it from running at speed); later values replace it only when strictly
+                    // greater, so ties still go to the first in (z, y, x) order, and a NaN first stays.
+                    var at = (zs.lowerBound * height + ys.lowerBound) * width + xs.lowerBound
+                    var best = x[at]
                     for iz in zs { for iy in ys {
                         let row = (iz * height + iy) * width
-                        for ix in xs where at < 0 || x[row + ix] > best { best = x[row + ix]; at = row + ix }
+                        for ix in xs {
+                            let v = x[row + ix]
+                            if v > best { best = v; at = row + ix }
+                        }
                     } }
                     values[o] = best
                     positions[o] = Int32(at)

@@ -21,13 +21,50 @@ extension Tensor {
         let outShape = axes.map { shape[$0] }
         let inStrides = Tensor.strides(shape)
         let gathered = axes.map { inStrides[$0] }
-        var out = [Float](repeating: 0, count: count)
-        if count > 0 {
-            data.withUnsafeBufferPointer { x in
-                out.withUnsafeMutableBufferPointer { o in
+        // The trailing output dimensions that stay in order at the input's end are one
+        // contiguous run: copy runs (in parallel), not single values.
+        var kept = rank
+        while kept > 0 && axes[kept - 1] == kept - 1 { kept -= 1 }
+        let k = kept
+        let run = outShape[k...].reduce(1, *)
+        if run >= 4 && k > 0 && count > 0 {
+            let outer = count / run
+            let prefixShape = Array(outShape[..<k]), prefixStrides = Array(gathered[..<k])
+            let out = [Float](unfilled: count) { ob in
+                data.withUnsafeBufferPointer { xb in
+                    let (xp, op) = (SharedPointer(xb.baseAddress!), SharedPointer(ob.baseAddress!))
+                    Threads.parallelChunks(outer, minimumWork: Swift.max(1, (1 << 15) / run)) { r in
+                        for o in r {
+                            var rest = o, src = 0
+                            for d in stride(from: k - 1, through: 0, by: -1) {
+                                src += (rest % prefixShape[d]) * prefixStrides[d]
+                                rest /= prefixShape[d]
+                            }
+                            (op + o * run).update(from: xp + src, count: run)
+                        }
+                    }
+                }
+            }
+            var inverse = [Int](repeating: 0, count: rank)
+            for (i, a) in axes.enumerated() { inverse[a] = i }
+            return Autograd.result(shape: outShape, data: out, inputs: [self]) { g in [g.permuted(inverse)] }
+        }
+        // Otherwise one value at a time, along an odometer over the output; chunks in parallel,
+        // each starting its odometer at its first output.
+        let (n, rank) = (count, self.rank)
+        let out = [Float](unfilled: n) { ob in
+            guard n > 0 else { return }
+            data.withUnsafeBufferPointer { xb in
+                let (x, o) = (SharedPointer(xb.baseAddress!), SharedPointer(ob.baseAddress!))
+                Threads.parallelChunks(n) { chunk in
                     var counter = [Int](repeating: 0, count: rank)
-                    var src = 0
-                    for i in 0..<o.count {
+                    var src = 0, rest = chunk.lowerBound
+                    for d in Swift.stride(from: rank - 1, through: 0, by: -1) {
+                        counter[d] = rest % outShape[d]
+                        src += counter[d] * gathered[d]
+                        rest /= outShape[d]
+                    }
+                    for i in chunk {
                         o[i] = x[src]
                         var d = rank - 1
                         while d >= 0 {

@@ -206,6 +206,12 @@ struct BenchCommand: ParsableCommand {
                 result.peerValue = rate
                 result.speedup = result.value / rate
                 result.peerPeakRSSMB = object["peak_rss_mb"] as? Double
+                // The peer counts the work (forward MACs × 2 × 3 for forward + backward): both sides' GFLOP/s.
+                if let gflop = object["est_gflop_per_step"] as? Double {
+                    result.detail["gflop_per_step"] = String(format: "%.2f", gflop)
+                    result.detail["gflops"] = String(format: "%.1f", gflop * result.value / Double(workload.batch))
+                    result.detail["peer_gflops"] = String(format: "%.1f", gflop * rate / Double(workload.batch))
+                }
             }
         }
         return result
@@ -303,6 +309,9 @@ struct BenchCommand: ParsableCommand {
             if let p = r.peer { print("  peer: \(p)") }
             if let t = r.detail["torchaudio_median_s"], let x = r.detail["speedup_vs_torchaudio"] {
                 print("  torchaudio (same run): \(t) s, Concord \(x)x faster")
+            }
+            if let gflop = r.detail["gflop_per_step"], let ours = r.detail["gflops"], let theirs = r.detail["peer_gflops"] {
+                print("  \(gflop) GFLOP a step (the peer's count): Concord \(ours) GFLOP/s, peer \(theirs) GFLOP/s")
             }
             if let ref = r.detail["peer_reference"] { print("  \(ref)") }
         }
