@@ -63,6 +63,11 @@ func perSampleConv3d(_ x: Tensor, weight: Tensor, bias: Tensor?, geometry: ConvG
         var dx = [Float](zeroedCount: x.requiresGrad ? x.count : 0)
         var partialDW = [Float](repeating: 0, count: workers * o * k)
         var scratch = [Float](uninitializedCount: workers * k * chunkWidth)
+        // With a profile running: each worker's nanoseconds in the weight and in the data gradient.
+        let profiling = Profiler.isRunning
+        var partTimes = [UInt64](repeating: 0, count: 2 * workers)
+        partTimes.withUnsafeMutableBufferPointer { tb in
+        let times = SharedPointer(tb.baseAddress!)
         x.data.withUnsafeBufferPointer { xs in
             weight.data.withUnsafeBufferPointer { w in
                 grad.data.withUnsafeBufferPointer { gy in
@@ -79,12 +84,22 @@ func perSampleConv3d(_ x: Tensor, weight: Tensor, bias: Tensor?, geometry: ConvG
                                     let dw = dwp + worker * o * k
                                     for s in stride(from: worker, to: n, by: workers) {
                                         let (input, dys) = (src + s * g.inputVolume, dy + s * o * p)
+                                        var t0 = profiling ? Profiler.now : 0
+                                        // Ends a part: adds its time to the worker's slot (0 weight, 1 data).
+                                        func lap(_ part: Int) {
+                                            guard profiling else { return }
+                                            let t = Profiler.now
+                                            times[2 * worker + part] += t - t0
+                                            t0 = t
+                                        }
                                         guard let cp, !g.isPointwise else {
                                             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(o), Int32(k), Int32(p), 1,
                                                         dys, Int32(p), input, Int32(p), 1, dw, Int32(k))
+                                            lap(0)
                                             guard let dxs else { continue }
                                             cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(k), Int32(p), Int32(o), 1,
                                                         wp.base, Int32(k), dys, Int32(p), 0, dxs + s * g.inputVolume, Int32(p))
+                                            lap(1)
                                             continue
                                         }
                                         let cols = cp + worker * k * chunkWidth
@@ -95,11 +110,13 @@ func perSampleConv3d(_ x: Tensor, weight: Tensor, bias: Tensor?, geometry: ConvG
                                             g.columns(input, into: cols, rowStride: cw, depths: zs)
                                             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(o), Int32(k), Int32(cw), 1,
                                                         dyc, Int32(p), cols, Int32(cw), 1, dw, Int32(k))
+                                            lap(0)
                                             guard let dxs else { continue }
                                             // dcols = Wᵀ · dY[:, chunk], then col2vol into dX.
                                             cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(k), Int32(cw), Int32(o), 1,
                                                         wp.base, Int32(k), dyc, Int32(p), 0, cols, Int32(cw))
                                             g.accumulate(cols, into: dxs + s * g.inputVolume, rowStride: cw, depths: zs)
+                                            lap(1)
                                         }
                                     }
                                 }
@@ -108,6 +125,11 @@ func perSampleConv3d(_ x: Tensor, weight: Tensor, bias: Tensor?, geometry: ConvG
                     }
                 }
             }
+        }
+        }
+        if profiling {
+            let (weight, data) = (0..<workers).reduce((0.0, 0.0)) { ($0.0 + Double(partTimes[2 * $1]), $0.1 + Double(partTimes[2 * $1 + 1])) }
+            Profiler.splitEnclosing([("backward-weight", weight), ("backward-data", data)])
         }
         let dw = summedPartials(partialDW, parts: workers)
         var grads: [Tensor?] = [x.requiresGrad ? Tensor(shape: x.shape, data: dx) : nil, Tensor(shape: weight.shape, data: dw)]

@@ -25,6 +25,8 @@ public enum Profiler {
         var seconds: [String: Double] = [:]
         var calls: [String: Int] = [:]
         var suppressed = 0
+        /// Parts (name, weight) to split the enclosing `whole` by, set from inside it.
+        var split: [(String, Double)]?
         init(owner: pthread_t) {
             self.owner = owner
             self.last = DispatchTime.now().uptimeNanoseconds
@@ -76,9 +78,35 @@ public enum Profiler {
         s.suppressed += 1
         let value = body()
         s.suppressed -= 1
-        chargeSlow(s, family)
+        if let parts = s.split, s.suppressed == 0 {
+            s.split = nil
+            // The family's base ("PerSampleConvolution" of "PerSampleConvolution backward") and each part.
+            let base = family.hasSuffix(" backward") ? String(family.dropLast(9)) : family
+            let now = DispatchTime.now().uptimeNanoseconds
+            let elapsed = Double(now &- s.last) / 1e9, total = parts.reduce(0) { $0 + $1.1 }
+            for (name, weight) in parts {
+                let key = base + " " + name
+                s.seconds[key, default: 0] += total > 0 ? elapsed * weight / total : elapsed / Double(parts.count)
+                s.calls[key, default: 0] += 1
+            }
+            s.last = now
+        } else {
+            chargeSlow(s, family)
+        }
         return value
     }
+
+    /// Splits the time of the enclosing `whole` (a backward closure) between named parts in
+    /// proportion to `weights` (say, the seconds its threads spent in each), instead of charging
+    /// it to one family: `splitEnclosing([("backward-weight", 0.3), ("backward-data", 0.5)])`.
+    public static func splitEnclosing(_ parts: [(String, Double)]) {
+        guard let s = state, pthread_equal(s.owner, pthread_self()) != 0 else { return }
+        s.split = parts
+    }
+
+    /// Nanoseconds on a monotonic clock, for timing parts inside a profiled operation.
+    @inline(__always)
+    public static var now: UInt64 { DispatchTime.now().uptimeNanoseconds }
 
     /// Whether the table names each operation (its primitive's function) rather than its family
     /// (`--profile-ops`).

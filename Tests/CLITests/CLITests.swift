@@ -169,6 +169,25 @@ import Testing
         #expect(detail["batch"] == "16" && Float(detail["loss_last"] ?? "")?.isFinite == true, "\(detail)")
     }
 
+    /// `--profile` accounts for the timed steps' time, by operation family, with the convolution's
+    /// backward pass split into its weight and data gradients.
+    @Test func benchProfileAccountsForTheSteps() throws {
+        let r = try runConcord(["bench", "step-avc", "--steps", "2", "--profile", "--no-peer", "--json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let obj = try #require(try JSONSerialization.jsonObject(with: r.stdout) as? [String: Any])
+        let profile = try #require(obj["profile"] as? [[String: Any]])
+        let seconds = Dictionary(uniqueKeysWithValues: profile.compactMap { e in (e["family"] as? String).map { ($0, e["seconds"] as? Double ?? 0) } })
+        for family in ["PerSampleConvolution forward", "PerSampleConvolution backward-weight", "PerSampleConvolution backward-data",
+                       "Normalization forward", "Normalization backward", "optimizer"] {
+            #expect((seconds[family] ?? 0) > 0, "\(family) missing from \(seconds.keys.sorted())")
+        }
+        // The families add up to the steps' own time (each step's samples / rate), within 10 %.
+        let rates = try #require(obj["repetitions"] as? [Double])
+        let stepSeconds = rates.reduce(0) { $0 + 16 / $1 }
+        let profiled = seconds.values.reduce(0, +)
+        #expect(abs(profiled - stepSeconds) < 0.1 * stepSeconds, "profile \(profiled) s, steps \(stepSeconds) s")
+    }
+
     @Test func benchConvPrintsOneLinePerLayer() throws {
         let r = try runConcord(["bench", "conv", "--layer", "vggish.block4", "--reps", "1", "--json"])
         #expect(r.status == 0, "\(r.stderr)")

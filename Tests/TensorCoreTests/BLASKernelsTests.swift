@@ -93,7 +93,7 @@ import Testing
         let tier = try #require(BLASKernels.tier(of: BLASKernels.current), "unknown core \(BLASKernels.current)")
         #expect(tier >= best.tier, """
             OpenBLAS runs \(BLASKernels.current) but this CPU and library allow \(best.name): run the tests as the README says \
-            (OPENBLAS_CORETYPE=$(.build/release/concord env --blas-core) swift test -c release)
+            (swift build -c release --build-tests && OPENBLAS_CORETYPE=$(.build/release/concord env --blas-core) swift test -c release --skip-build)
             """)
     }
 }
