@@ -58,7 +58,11 @@ public func maxPool3d(_ x: Tensor, kernel: (Int, Int, Int), stride: (Int, Int, I
             argmax.withUnsafeMutableBufferPointer { ab in
                 let (xp, op, ap) = (SharedPointer(xb.baseAddress!), SharedPointer(o.baseAddress!), SharedPointer(ab.baseAddress!))
                 Threads.parallelFor(g.planes, work: x.count) { plane in
-                    g.maxPlane(xp + plane * inPlane, values: op + plane * outPlane, positions: ap + plane * outPlane)
+                    if g.kernel.0 == 1 {
+                        g.maxPlaneSeparable(xp + plane * inPlane, values: op + plane * outPlane, positions: ap + plane * outPlane)
+                    } else {
+                        g.maxPlane(xp + plane * inPlane, values: op + plane * outPlane, positions: ap + plane * outPlane)
+                    }
                 }
             }
         }
@@ -82,6 +86,56 @@ public func maxPool3d(_ x: Tensor, kernel: (Int, Int, Int), stride: (Int, Int, I
 }
 
 extension PoolGeometry {
+    /// `maxPlane` for windows one slice deep (every pooling of the presets), in two passes:
+    /// the maximum of each row's x-windows, then of each y-window over those. The same values
+    /// and positions as `maxPlane`: each pass keeps the first of equal values (strictly greater
+    /// replaces), so the winner is the first in (y, x) order, as in one pass over the window.
+    func maxPlaneSeparable(_ x: UnsafeMutablePointer<Float>, values: UnsafeMutablePointer<Float>, positions: UnsafeMutablePointer<Int32>) {
+        var rowMax = [Float](uninitializedCount: height * ow)
+        var rowAt = [Int32](repeating: 0, count: height * ow)
+        let xWindows = (0..<ow).map { xo -> Range<Int> in
+            let x0 = xo * stride.2 - padding.2
+            return Swift.max(x0, 0)..<Swift.min(x0 + kernel.2, width)
+        }
+        var o = 0
+        rowMax.withUnsafeMutableBufferPointer { rmb in
+            rowAt.withUnsafeMutableBufferPointer { rab in
+                let (rm, ra) = (rmb.baseAddress!, rab.baseAddress!)
+                for z in 0..<od {
+                    let iz = z * stride.0 - padding.0
+                    for iy in 0..<height {
+                        let row = x + (iz * height + iy) * width
+                        for xo in 0..<ow {
+                            let window = xWindows[xo]
+                            var at = window.lowerBound
+                            var best = row[at]
+                            for ix in (window.lowerBound + 1)..<window.upperBound {
+                                let v = row[ix]
+                                if v > best { best = v; at = ix }
+                            }
+                            rm[iy * ow + xo] = best
+                            ra[iy * ow + xo] = Int32(at)
+                        }
+                    }
+                    for y in 0..<oh {
+                        let y0 = y * stride.1 - padding.1
+                        let (lo, hi) = (Swift.max(y0, 0), Swift.min(y0 + kernel.1, height))
+                        for xo in 0..<ow {
+                            var best = rm[lo * ow + xo], row = lo
+                            for iy in (lo + 1)..<hi {
+                                let v = rm[iy * ow + xo]
+                                if v > best { best = v; row = iy }
+                            }
+                            values[o] = best
+                            positions[o] = Int32((iz * height + row) * width) + ra[row * ow + xo]
+                            o += 1
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     /// The maxima of one plane's windows and their within-plane input indices.
     func maxPlane(_ x: UnsafeMutablePointer<Float>, values: UnsafeMutablePointer<Float>, positions: UnsafeMutablePointer<Int32>) {
         var o = 0

@@ -90,6 +90,38 @@ import Testing
         #expect(gradientCheck([Tensor.normal([2, 3, 2, 4], rng: &rng)]) { $0[0].permuted([2, 0, 1, 3]) }.isEmpty)
     }
 
+    /// Max pooling one slice deep (the two-pass path) against one pass over each window in
+    /// index order: the same maxima, and the gradient at the first of tied maxima.
+    @Test(arguments: [((1, 3, 3), (1, 2, 2), (0, 1, 1)), ((1, 2, 2), (1, 2, 2), (0, 0, 0)), ((1, 3, 2), (2, 1, 2), (0, 1, 1)),
+                      ((2, 2, 2), (1, 1, 1), (1, 1, 1))])
+    func maxPoolingMatchesOnePassOverEachWindow(window: ((Int, Int, Int), (Int, Int, Int), (Int, Int, Int))) {
+        let (k, st, pad) = window
+        var rng = SeededRandom(seed: 9)
+        let shape = [2, 3, 4, 11, 13]
+        // Values rounded to a few levels, so that windows hold ties.
+        let x = Tensor(shape: shape, data: (0..<shape.reduce(1, *)).map { _ in Float(Int(rng.uniform(0, 4))) }, requiresGrad: true)
+        let y = maxPool3d(x, kernel: k, stride: st, padding: pad)
+        let up = Tensor.normal(y.shape, rng: &rng)
+        (y * up).sum().backward()
+        let (d, h, w) = (shape[2], shape[3], shape[4])
+        let (od, oh, ow) = ((d + 2 * pad.0 - k.0) / st.0 + 1, (h + 2 * pad.1 - k.1) / st.1 + 1, (w + 2 * pad.2 - k.2) / st.2 + 1)
+        var values: [Float] = [], gradient = [Float](repeating: 0, count: x.count)
+        for plane in 0..<6 { for z in 0..<od { for yy in 0..<oh { for xx in 0..<ow {
+            var best = -Float.infinity, at = -1
+            for kz in 0..<k.0 { for ky in 0..<k.1 { for kx in 0..<k.2 {
+                let (iz, iy, ix) = (z * st.0 - pad.0 + kz, yy * st.1 - pad.1 + ky, xx * st.2 - pad.2 + kx)
+                guard iz >= 0 && iz < d && iy >= 0 && iy < h && ix >= 0 && ix < w else { continue }
+                let i = plane * d * h * w + (iz * h + iy) * w + ix
+                if at < 0 || x.data[i] > best { best = x.data[i]; at = i }
+            } } }
+            gradient[at] += up.data[values.count]
+            values.append(best)
+        } } } }
+        #expect(y.data == values, "maxima differ for window \(k) stride \(st) padding \(pad)")
+        #expect(closeness(x.grad ?? Tensor.zeros([1]), Tensor(shape: shape, data: gradient), rtol: 1e-6, atol: 1e-6).isEmpty,
+                "gradient positions differ for window \(k) stride \(st) padding \(pad)")
+    }
+
     /// The fused softmax equals exp(x − logsumexp x), values and gradients, on attention-sized rows.
     @Test func fusedSoftmaxEqualsTheComposition() {
         var rng = SeededRandom(seed: 5)
