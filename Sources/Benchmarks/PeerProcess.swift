@@ -1,7 +1,8 @@
 import Foundation
 
 /// Runs a peer (a Python script) with its thread count pinned through the usual environment
-/// variables; returns its standard output, or nil when it fails (the peer is then left out).
+/// variables; returns its standard output, or nil when it fails (the peer is then left out,
+/// and the last lines of its error output are printed, so that a missing module is seen).
 public func runPeer(_ executable: String, _ arguments: [String], threads: Int, directory: String? = nil) throws -> Data? {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
@@ -12,9 +13,19 @@ public func runPeer(_ executable: String, _ arguments: [String], threads: Int, d
     process.environment = environment
     let pipe = Pipe()
     process.standardOutput = pipe
-    process.standardError = FileHandle.nullDevice
+    // Error output goes to a file (a pipe left unread could fill and stall the peer).
+    let errorPath = NSTemporaryDirectory() + "concord-peer-\(UUID().uuidString.prefix(8)).err"
+    _ = FileManager.default.createFile(atPath: errorPath, contents: nil)
+    defer { try? FileManager.default.removeItem(atPath: errorPath) }
+    process.standardError = FileHandle(forWritingAtPath: errorPath)
     try process.run()
     let data = pipe.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
-    return process.terminationStatus == 0 ? data : nil
+    guard process.terminationStatus == 0 else {
+        let errors = (try? String(contentsOfFile: errorPath, encoding: .utf8)) ?? ""
+        let tail = errors.split(separator: "\n").suffix(3).joined(separator: "\n    ")
+        FileHandle.standardError.write(Data("concord bench: the peer \(executable) \(arguments.first ?? "") failed (exit status \(process.terminationStatus)); it is left out:\n    \(tail)\n".utf8))
+        return nil
+    }
+    return data
 }
