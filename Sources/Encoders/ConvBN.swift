@@ -31,8 +31,5 @@ public final class ConvBN: Module {
 
     public override var children: [(String, Module)] { [("conv", conv), ("bn", bn)] }
 
-    public func callAsFunction(_ x: Tensor) -> Tensor {
-        let y = bn(apply(x))
-        return relu ? y.relu() : y
-    }
+    public func callAsFunction(_ x: Tensor) -> Tensor { bn(apply(x), relu: relu) }
 }

@@ -25,11 +25,12 @@ public final class BatchNorm: Module {
     public override var localCounters: [(String, Int64)] { [("num_batches_tracked", batchesTracked)] }
     public override func setCounter(_ name: String, _ value: Int64) { if name == "num_batches_tracked" { batchesTracked = value } }
 
-    public func callAsFunction(_ x: Tensor) -> Tensor {
+    /// `relu: true`: `relu(bn(x))` in one fused pass (the same values).
+    public func callAsFunction(_ x: Tensor, relu: Bool = false) -> Tensor {
         precondition(ranks.contains(x.rank), "BatchNorm: input \(x.shape) has rank \(x.rank), expected \(ranks)")
         if isTraining { batchesTracked += 1 }
         return batchNorm(x, weight: weight, bias: bias, runningMean: runningMean, runningVar: runningVar,
-                         training: isTraining, momentum: momentum, epsilon: epsilon)
+                         training: isTraining, momentum: momentum, epsilon: epsilon, relu: relu)
     }
 }
 

@@ -6,8 +6,13 @@ import Foundation
 /// Training: batch statistics (biased variance) normalise; the running statistics move by
 /// `momentum` toward the batch mean and the unbiased batch variance (PyTorch's rule).
 /// Evaluation: the running statistics normalise. `y = (x − μ) / √(σ² + ε) · γ + β`.
+///
+/// `relu: true` applies max(·, 0) in the same pass (`relu(batchNorm(x))`, fused: measured in
+/// the step profiles, where the separate ReLU read and wrote every activation twice more);
+/// its backward pass masks the output gradient while summing, to the same values as the
+/// composition (a test checks they are equal to the bit).
 public func batchNorm(_ x: Tensor, weight: Tensor, bias: Tensor, runningMean: Tensor, runningVar: Tensor,
-                      training: Bool, momentum: Float = 0.1, epsilon: Float = 1e-5) -> Tensor {
+                      training: Bool, momentum: Float = 0.1, epsilon: Float = 1e-5, relu: Bool = false) -> Tensor {
     precondition(x.rank >= 2, "batchNorm: input \(x.shape) has no channel dimension")
     let (n, c) = (x.shape[0], x.shape[1])
     let inner = x.shape[2...].reduce(1, *)
@@ -59,23 +64,32 @@ public func batchNorm(_ x: Tensor, weight: Tensor, bias: Tensor, runningMean: Te
             Threads.parallelFor(n * c, work: x.count) { plane in
                 let (a, b) = (scale[plane % c], shift[plane % c])
                 let (src, dst) = (xp + plane * inner, op + plane * inner)
-                for i in 0..<inner { dst[i] = src[i] * a + b }
+                if relu {
+                    for i in 0..<inner { dst[i] = Swift.max(src[i] * a + b, 0) }
+                } else {
+                    for i in 0..<inner { dst[i] = src[i] * a + b }
+                }
             }
         }
     }
     return Autograd.result(shape: x.shape, data: out, inputs: [x, weight, bias]) { g in
+        // With the ReLU, the gradient reaching the normalisation is `out > 0 ? g : 0` (the ReLU's
+        // backward pass); it is formed on the fly in both passes below rather than stored.
         // Per channel: Σdy and Σdy·x̂ = (Σdy·x − μ·Σdy)/σ.
         var sdy = [Double](repeating: 0, count: c), sdyx = [Double](repeating: 0, count: c)
         g.data.withUnsafeBufferPointer { gb in
             x.data.withUnsafeBufferPointer { xb in
+                out.withUnsafeBufferPointer { yb in
                 sdy.withUnsafeMutableBufferPointer { s1 in
                     sdyx.withUnsafeMutableBufferPointer { s2 in
                         let (gp, xp, p1, p2) = (SharedPointer(gb.baseAddress!), SharedPointer(xb.baseAddress!),
                                                 SharedPointer(s1.baseAddress!), SharedPointer(s2.baseAddress!))
+                        let yp = SharedPointer(yb.baseAddress!)
                         Threads.parallelFor(c, work: x.count) { ch in
                             var (a, b) = (0.0, 0.0)
                             for s in 0..<n {
-                                let r = sums(gp + (s * c + ch) * inner, xp + (s * c + ch) * inner, inner)
+                                let offset = (s * c + ch) * inner
+                                let r = relu ? maskedSums(gp + offset, yp + offset, xp + offset, inner) : sums(gp + offset, xp + offset, inner)
                                 a += r.sum
                                 b += r.dot
                             }
@@ -83,6 +97,7 @@ public func batchNorm(_ x: Tensor, weight: Tensor, bias: Tensor, runningMean: Te
                             p2[ch] = (b - Double(mean[ch]) * a) * Double(invStd[ch])
                         }
                     }
+                }
                 }
             }
         }
@@ -98,12 +113,23 @@ public func batchNorm(_ x: Tensor, weight: Tensor, bias: Tensor, runningMean: Te
         let dx = [Float](unfilled: x.count) { o in
             g.data.withUnsafeBufferPointer { gb in
                 x.data.withUnsafeBufferPointer { xb in
-                    let (gp, xp, op) = (SharedPointer(gb.baseAddress!), SharedPointer(xb.baseAddress!), SharedPointer(o.baseAddress!))
-                    Threads.parallelFor(n * c, work: x.count) { plane in
-                        let ch = plane % c
-                        let (kk, uu, vv) = coefficients[ch]
-                        let (gs, xs, dst) = (gp + plane * inner, xp + plane * inner, op + plane * inner)
-                        for i in 0..<inner { dst[i] = gs[i] * kk + xs[i] * uu + vv }
+                    out.withUnsafeBufferPointer { yb in
+                        let (gp, xp, op) = (SharedPointer(gb.baseAddress!), SharedPointer(xb.baseAddress!), SharedPointer(o.baseAddress!))
+                        let yp = SharedPointer(yb.baseAddress!)
+                        Threads.parallelFor(n * c, work: x.count) { plane in
+                            let ch = plane % c
+                            let (kk, uu, vv) = coefficients[ch]
+                            let (gs, xs, dst) = (gp + plane * inner, xp + plane * inner, op + plane * inner)
+                            if relu {
+                                let ys = yp + plane * inner
+                                for i in 0..<inner {
+                                    let (y, gv) = (ys[i], gs[i])
+                                    dst[i] = (y > 0 ? gv : 0) * kk + xs[i] * uu + vv
+                                }
+                            } else {
+                                for i in 0..<inner { dst[i] = gs[i] * kk + xs[i] * uu + vv }
+                            }
+                        }
                     }
                 }
             }
@@ -212,4 +238,30 @@ public func layerNorm(_ x: Tensor, weight: Tensor, bias: Tensor, epsilon: Float 
         }
         return [Tensor(shape: x.shape, data: dx), Tensor(shape: [d], data: dw), Tensor(shape: [d], data: db)]
     }
+}
+
+/// `sums(g', x, n)` with `g' = y > 0 ? g : 0` (the ReLU's backward pass) formed on the fly:
+/// the same lanes and order as `sums`, so the same values as masking first.
+@inline(__always)
+func maskedSums(_ g: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ n: Int) -> (sum: Double, dot: Double) {
+    var s = SIMD16<Float>(), d = SIMD16<Float>()
+    let zero = SIMD16<Float>()
+    var i = 0
+    while i + 16 <= n {
+        let gv = UnsafeRawPointer(g + i).loadUnaligned(as: SIMD16<Float>.self)
+        let yv = UnsafeRawPointer(y + i).loadUnaligned(as: SIMD16<Float>.self)
+        let a = zero.replacing(with: gv, where: yv .> zero)
+        let b = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD16<Float>.self)
+        s += a
+        d += a * b
+        i += 16
+    }
+    var sum = Double(s.sum()), dot = Double(d.sum())
+    while i < n {
+        let a = y[i] > 0 ? g[i] : 0
+        sum += Double(a)
+        dot += Double(a) * Double(x[i])
+        i += 1
+    }
+    return (sum, dot)
 }

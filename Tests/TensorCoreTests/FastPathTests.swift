@@ -122,6 +122,28 @@ import Testing
                 "gradient positions differ for window \(k) stride \(st) padding \(pad)")
     }
 
+    /// BatchNorm with the ReLU fused equals `relu(batchNorm(x))` to the bit: output, running
+    /// statistics and the three gradients, training and evaluation, on a threaded size.
+    @Test(arguments: [true, false])
+    func fusedBatchNormReLUEqualsTheComposition(training: Bool) {
+        var rng = SeededRandom(seed: 10)
+        let x = Tensor.normal([4, 12, 3, 10, 17], rng: &rng), up = Tensor.normal([4, 12, 3, 10, 17], rng: &rng)
+        let (w, b) = (Tensor.normal([12], rng: &rng), Tensor.normal([12], rng: &rng))
+        func run(_ fused: Bool) -> [[Float]] {
+            let (xi, wi, bi) = (x.detached(), w.detached(), b.detached())
+            for t in [xi, wi, bi] { t.requiresGrad = true }
+            let (mean, variance) = (Tensor(shape: [12], repeating: 0.1), Tensor(shape: [12], repeating: 0.9))
+            let y = fused ? batchNorm(xi, weight: wi, bias: bi, runningMean: mean, runningVar: variance, training: training, relu: true)
+                          : batchNorm(xi, weight: wi, bias: bi, runningMean: mean, runningVar: variance, training: training).relu()
+            (y * up).sum().backward()
+            return [y.data, mean.data, variance.data, xi.grad?.data ?? [], wi.grad?.data ?? [], bi.grad?.data ?? []]
+        }
+        let (fused, composed) = (run(true), run(false))
+        for (i, name) in ["output", "running mean", "running variance", "dx", "dγ", "dβ"].enumerated() {
+            #expect(fused[i] == composed[i], "\(name) differs (training: \(training))")
+        }
+    }
+
     /// The fused softmax equals exp(x − logsumexp x), values and gradients, on attention-sized rows.
     @Test func fusedSoftmaxEqualsTheComposition() {
         var rng = SeededRandom(seed: 5)

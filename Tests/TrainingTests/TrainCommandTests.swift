@@ -44,6 +44,19 @@ import TestSupport
         #expect(FileManager.default.fileExists(atPath: out + "/checkpoint.safetensors"))
     }
 
+    /// `--profile` prints the time per operation family over the run's steps, data wait included.
+    @Test func profilePrintsTheFamilies() throws {
+        let out = makeTemporaryDirectory("train-profile")
+        let r = try runConcord(["train", "--config", repositoryRoot + "/configs/avnce.yaml", "--threads", "2", "--profile",
+                                "corpus=" + repositoryRoot + "/corpora/sounding-objects", "steps=3", "out=" + out] + Self.small)
+        #expect(r.status == 0, "\(r.stderr)")
+        let text = r.stdoutText
+        #expect(text.contains("time per operation family over 3 steps"), "\(text)")
+        for family in ["PerSampleConvolution forward", "PerSampleConvolution backward-weight", "optimizer", "data wait", "total"] {
+            #expect(text.contains(family), "\(family) missing from\n\(text)")
+        }
+    }
+
     @Test func theSameSeedGivesTheSameLossesAndResumeContinuesThem() throws {
         // A constant schedule, so a 4-step run is the first half of the 8-step one.
         let (whole, half) = (makeTemporaryDirectory("train-whole"), makeTemporaryDirectory("train-half"))
