@@ -122,7 +122,13 @@ extension Tensor {
     /// instead of evaluating erf and exp a second time. Φ and φ come from the vectorisable erfc
     /// and e^x (`fastGELU`; within 2e-6 of GELU in Double, FastMathTests), `geluReference` is the
     /// same with libm's scalar erf and exp.
-    public func gelu() -> Tensor {
+    public func gelu() -> Tensor { gelu(FastGELUKernel.self) }
+
+    /// GELU with libm's scalar erf and exp (the composition `gelu()` is tested against).
+    public func geluReference() -> Tensor { gelu(LibmGELUKernel.self) }
+
+    /// GELU and its derivative by `K`, in parallel chunks, the derivative kept for the backward pass.
+    private func gelu<K: GELUKernel>(_ kernel: K.Type) -> Tensor {
         var derivative = [Float](uninitializedCount: count)
         let out = [Float](unfilled: count) { ob in
             guard !ob.isEmpty else { return }
@@ -131,32 +137,9 @@ extension Tensor {
                     let (xp, op, dp) = (SharedPointer(xb.baseAddress!), SharedPointer(ob.baseAddress!), SharedPointer(db.baseAddress!))
                     Threads.parallelChunks(ob.count, minimumWork: 1 << 14) { r in
                         for i in r {
-                            let (y, d) = fastGELU(xp[i])
+                            let (y, d) = K.apply(xp[i])
                             op[i] = y
                             dp[i] = d
-                        }
-                    }
-                }
-            }
-        }
-        return geluResult(out, derivative)
-    }
-
-    /// GELU with libm's scalar erf and exp (the composition `gelu()` is tested against).
-    public func geluReference() -> Tensor {
-        let rootTwo = Float(2).squareRoot(), rootTwoPi = Float(2 * Double.pi).squareRoot()
-        var derivative = [Float](uninitializedCount: count)
-        let out = [Float](unfilled: count) { ob in
-            guard !ob.isEmpty else { return }
-            data.withUnsafeBufferPointer { xb in
-                derivative.withUnsafeMutableBufferPointer { db in
-                    let (xp, op, dp) = (SharedPointer(xb.baseAddress!), SharedPointer(ob.baseAddress!), SharedPointer(db.baseAddress!))
-                    Threads.parallelChunks(ob.count, minimumWork: 1 << 13) { r in
-                        for i in r {
-                            let x = xp[i]
-                            let e = erf(x / rootTwo)
-                            op[i] = 0.5 * x * (1 + e)
-                            dp[i] = 0.5 * (1 + e) + x * Foundation.exp(-0.5 * x * x) / rootTwoPi
                         }
                     }
                 }
@@ -188,5 +171,22 @@ extension Tensor {
         unary({ $0 > 20 ? $0 : Swift.max($0, 0) + Foundation.log1p(Foundation.exp(-Swift.abs($0))) }) { x, _ in
             x > 20 ? 1 : 1 / (1 + Foundation.exp(-x))
         }
+    }
+}
+
+/// GELU's value and derivative at one point, as a type so that the loop specialises.
+protocol GELUKernel { static func apply(_ x: Float) -> (value: Float, derivative: Float) }
+
+/// On the vectorisable erfc and e^x (`fastGELU`).
+enum FastGELUKernel: GELUKernel {
+    @inline(__always) static func apply(_ x: Float) -> (value: Float, derivative: Float) { fastGELU(x) }
+}
+
+/// On libm's erf and exp: `0.5 x (1 + erf(x/√2))` and `0.5 (1 + erf(x/√2)) + x e^{−x²/2}/√(2π)`.
+enum LibmGELUKernel: GELUKernel {
+    @inline(__always) static func apply(_ x: Float) -> (value: Float, derivative: Float) {
+        let (rootTwo, rootTwoPi) = (Float(2).squareRoot(), Float(2 * Double.pi).squareRoot())
+        let e = erf(x / rootTwo)
+        return (0.5 * x * (1 + e), 0.5 * (1 + e) + x * Foundation.exp(-0.5 * x * x) / rootTwoPi)
     }
 }
