@@ -180,7 +180,7 @@ enum OperandLayout: Equatable {
 }
 
 /// A binary elementwise operation, as a type so that the loops specialise and vectorise.
-protocol BinaryKernel { static func apply(_ a: Float, _ b: Float) -> Float }
+protocol BinaryKernel: Sendable { static func apply(_ a: Float, _ b: Float) -> Float }
 enum AddKernel: BinaryKernel { @inline(__always) static func apply(_ a: Float, _ b: Float) -> Float { a + b } }
 enum SubtractKernel: BinaryKernel { @inline(__always) static func apply(_ a: Float, _ b: Float) -> Float { a - b } }
 enum MultiplyKernel: BinaryKernel { @inline(__always) static func apply(_ a: Float, _ b: Float) -> Float { a * b } }

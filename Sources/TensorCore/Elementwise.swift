@@ -175,7 +175,7 @@ extension Tensor {
 }
 
 /// GELU's value and derivative at one point, as a type so that the loop specialises.
-protocol GELUKernel { static func apply(_ x: Float) -> (value: Float, derivative: Float) }
+protocol GELUKernel: Sendable { static func apply(_ x: Float) -> (value: Float, derivative: Float) }
 
 /// On the vectorisable erfc and e^x (`fastGELU`).
 enum FastGELUKernel: GELUKernel {
