@@ -59,7 +59,7 @@ extension Tensor {
         }
         let n = shape.reduce(1, *)
         let out: [Float]
-        switch OperandLayout(self.shape, in: shape) {
+        switch n == 0 ? .general : OperandLayout(self.shape, in: shape) {
         case .scalar: out = [Float](repeating: data[0], count: n)
         case .rows(let outer, let inner):
             out = [Float](unfilled: n) { o in
@@ -90,7 +90,9 @@ extension Tensor {
         var out = [Float](repeating: 0, count: shape.reduce(1, *))
         data.withUnsafeBufferPointer { xb in
             out.withUnsafeMutableBufferPointer { ob in
-                let (x, o) = (SharedPointer(xb.baseAddress!), SharedPointer(ob.baseAddress!))
+                // Nothing to add (an empty tensor, or an empty target): the zeros stand.
+                guard let xbase = xb.baseAddress, let obase = ob.baseAddress, count > 0 else { return }
+                let (x, o) = (SharedPointer(xbase), SharedPointer(obase))
                 switch OperandLayout(shape, in: self.shape) {
                 // NOTE: every path adds in the order the general odometer did (row after row, in
                 // float), so the sums are the same to the bit: training trajectories do not move.

@@ -8,7 +8,8 @@ extension Tensor {
     func mapValues(_ op: @escaping @Sendable (Float) -> Float) -> [Float] {
         [Float](unfilled: count) { o in
             data.withUnsafeBufferPointer { x in
-                let (xp, op2) = (SharedPointer(x.baseAddress!), SharedPointer(o.baseAddress!))
+                guard let xbase = x.baseAddress, let obase = o.baseAddress else { return }  // no values
+                let (xp, op2) = (SharedPointer(xbase), SharedPointer(obase))
                 Threads.parallelChunks(o.count, minimumWork: 1 << 14) { r in for i in r { op2[i] = op(xp[i]) } }
             }
         }
@@ -64,6 +65,7 @@ extension Tensor {
                 g.data.withUnsafeBufferPointer { gb in
                     x.withUnsafeBufferPointer { xb in
                         out.withUnsafeBufferPointer { yb in
+                            guard !d.isEmpty else { return }
                             let (gp, xp, yp, dp) = (SharedPointer(gb.baseAddress!), SharedPointer(xb.baseAddress!), SharedPointer(yb.baseAddress!),
                                                     SharedPointer(d.baseAddress!))
                             Threads.parallelChunks(d.count, minimumWork: 1 << 14) { r in

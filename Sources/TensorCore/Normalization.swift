@@ -161,6 +161,7 @@ public func layerNorm(_ x: Tensor, weight: Tensor, bias: Tensor, epsilon: Float 
     let d = x.shape.last ?? 0
     precondition(weight.shape == [d] && bias.shape == [d], "layerNorm: weight \(weight.shape), bias \(bias.shape) for input \(x.shape)")
     let rows = x.count / max(d, 1)
+    precondition(x.count > 0, "layerNorm: input \(x.shape) has no values")
     var invStd = [Float](repeating: 0, count: rows)
     var xhat = [Float](uninitializedCount: x.count), out = [Float](uninitializedCount: x.count)
     x.data.withUnsafeBufferPointer { xb in

@@ -144,6 +144,17 @@ import Testing
         }
     }
 
+    /// Empty tensors (a batch of none) pass through the fast paths without touching memory.
+    @Test func emptyTensorsPassThrough() {
+        let empty = Tensor(shape: [0, 5], data: [], requiresGrad: true)
+        let y = ((empty + Tensor(shape: [5], repeating: 1)) * 2).exp().gelu().softmax(axis: -1).permuted([1, 0])
+        #expect(y.shape == [5, 0] && y.count == 0)
+        #expect(empty.summed(to: [5]).data == [0, 0, 0, 0, 0] && empty.summed(to: []).data == [0])
+        #expect(Tensor(shape: [5], repeating: 1).expanded(to: [0, 5]).count == 0)
+        y.sum().backward()
+        #expect(empty.grad?.shape == [0, 5])
+    }
+
     /// The fused softmax equals exp(x − logsumexp x), values and gradients, on attention-sized rows.
     @Test func fusedSoftmaxEqualsTheComposition() {
         var rng = SeededRandom(seed: 5)
