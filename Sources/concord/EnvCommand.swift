@@ -143,6 +143,9 @@ struct EnvCommand: ParsableCommand {
     }
 
     func runCheck() throws {
+        guard CPUInfo.current()?.isX86 ?? false else {
+            throw ValidationError("--check-blas compares with OpenBLAS's generic x86-64 kernels (Prescott), and this CPU is not x86-64")
+        }
         let folder = NSTemporaryDirectory() + "concord-blas-check-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: folder) }
