@@ -44,10 +44,29 @@ public func matmul(_ a: Tensor, _ b: Tensor, transposeA: Bool = false, transpose
     let shape = a.rank == 3 ? [batch, m, n] : [m, n]
     return Autograd.result(shape: shape, data: out, inputs: [a, b]) { g in
         // C = op(A) op(B): d op(A) = dC op(B)ᵀ, d op(B) = op(A)ᵀ dC.
-        let da = !a.requiresGrad ? nil
-            : transposeA ? matmul(b, g, transposeA: transposeB, transposeB: true) : matmul(g, b, transposeB: !transposeB)
-        let db = !b.requiresGrad ? nil
-            : transposeB ? matmul(g, a, transposeA: true, transposeB: transposeA) : matmul(a, g, transposeA: !transposeA)
-        return [da, db]
+        let gradientA = { transposeA ? matmul(b, g, transposeA: transposeB, transposeB: true) : matmul(g, b, transposeB: !transposeB) }
+        let gradientB = { transposeB ? matmul(g, a, transposeA: true, transposeB: transposeA) : matmul(a, g, transposeA: !transposeA) }
+        // NOTE: the two gradients are products of the same work (m·n·k each): with two or more
+        // threads they run at once, one single-threaded sgemm each, instead of one after the other
+        // on a threaded sgemm that hands off and idles on small products. Each is the same sgemm
+        // as alone (the same values).
+        guard a.requiresGrad && b.requiresGrad && Threads.count >= 2 else {
+            return [a.requiresGrad ? gradientA() : nil, b.requiresGrad ? gradientB() : nil]
+        }
+        let pair = GradientPair(gradientA, gradientB)
+        Threads.withSerialBLAS(2) { w in
+            Autograd.withoutGradients { if w == 0 { pair.a = pair.workA() } else { pair.b = pair.workB() } }
+        }
+        return [pair.a, pair.b]
+    }
+}
+
+/// The two gradients of a product, each computed and written by its own thread (separate
+/// properties: no shared storage is written by both).
+private final class GradientPair: @unchecked Sendable {
+    let workA: () -> Tensor, workB: () -> Tensor
+    var a: Tensor?, b: Tensor?
+    init(_ workA: @escaping () -> Tensor, _ workB: @escaping () -> Tensor) {
+        (self.workA, self.workB) = (workA, workB)
     }
 }
