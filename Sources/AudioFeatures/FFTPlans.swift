@@ -1,5 +1,6 @@
 import CFFTW
 import Foundation
+import TensorCore
 
 /// Batched real-to-complex FFTW plans (double precision), made once per (size, batch) and
 /// reused by every thread.
@@ -96,9 +97,7 @@ public enum FFTW {
     /// Its version string, e.g. "fftw-3.3.10-sse2-avx" (read from the loaded library: the header
     /// declares `fftw_version` as an array of unknown size, which Swift does not import).
     public static var version: String {
-        let handle = dlopen(nil, RTLD_NOW)
-        defer { if let handle { dlclose(handle) } }
-        guard let symbol = dlsym(handle, "fftw_version") else { return "unknown" }
+        guard let symbol = loadedSymbol("fftw_version") else { return "unknown" }
         return String(cString: symbol.assumingMemoryBound(to: CChar.self))
     }
 }

@@ -111,9 +111,12 @@ public enum MediaBenchmarks {
         return bytes / (112 * 112 * 3)
     }
 
-    public static var ffmpegCLIAvailable: Bool {
-        ["/usr/bin/ffmpeg", "/usr/local/bin/ffmpeg"].contains { FileManager.default.isExecutableFile(atPath: $0) }
+    /// Where the ffmpeg CLI is installed, or nil.
+    public static var ffmpegCLIPath: String? {
+        ["/usr/bin/ffmpeg", "/usr/local/bin/ffmpeg"].first { FileManager.default.isExecutableFile(atPath: $0) }
     }
+
+    public static var ffmpegCLIAvailable: Bool { ffmpegCLIPath != nil }
 
     // MARK: - clips
 

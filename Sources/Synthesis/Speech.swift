@@ -7,8 +7,7 @@ struct Speech {
     let executable: String
 
     init() throws {
-        let candidates = ["/usr/bin/espeak-ng", "/usr/local/bin/espeak-ng"]
-        guard let found = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
+        guard let found = Espeak.installedPath else {
             throw SynthError.speechUnavailable("espeak-ng is not installed (apt-get install espeak-ng)")
         }
         executable = found
@@ -42,5 +41,13 @@ struct Speech {
                 for c in 0..<channels { audio[(start + i) * channels + c] += 0.5 * v }
             }
         }
+    }
+}
+
+/// The espeak-ng program narrations are spoken with.
+public enum Espeak {
+    /// Where espeak-ng is installed, or nil.
+    public static var installedPath: String? {
+        ["/usr/bin/espeak-ng", "/usr/local/bin/espeak-ng"].first { FileManager.default.isExecutableFile(atPath: $0) }
     }
 }

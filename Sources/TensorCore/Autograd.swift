@@ -5,14 +5,17 @@ import Foundation
 final class TapeNode {
     let inputs: [Tensor]
     let backward: (Tensor) -> [Tensor?]
-    /// The family of the operation that made it, in a profile (empty when none ran).
-    let family: String
+    /// The `#fileID` and `#function` of the operation that made it: its family in a profile.
+    let fileID: String, function: String
 
-    init(inputs: [Tensor], fileID: String = #fileID, family: String = "", backward: @escaping (Tensor) -> [Tensor?]) {
+    init(inputs: [Tensor], fileID: String, function: String, backward: @escaping (Tensor) -> [Tensor?]) {
         self.inputs = inputs
         self.backward = backward
-        self.family = family.isEmpty ? Profiler.family(fileID: fileID, function: "") : family
+        (self.fileID, self.function) = (fileID, function)
     }
+
+    /// The operation's family in a profile (computed only while one runs).
+    var family: String { Profiler.family(fileID: fileID, function: function) }
 }
 
 /// Reverse-mode automatic differentiation on a dynamic tape.
@@ -32,12 +35,11 @@ public enum Autograd {
     /// `fileID` (the calling primitive's file) names the operation's family in a profile.
     static func result(shape: [Int], data: [Float], inputs: [Tensor], fileID: String = #fileID, function: String = #function,
                        backward: @escaping (Tensor) -> [Tensor?]) -> Tensor {
-        let family = Profiler.isRunning ? Profiler.family(fileID: fileID, function: function) : ""
-        if Profiler.isRunning { Profiler.charge(family + " forward") }
+        if Profiler.isRunning { Profiler.charge(Profiler.family(fileID: fileID, function: function) + " forward") }
         let t = Tensor(shape: shape, data: data)
         if isRecording && inputs.contains(where: { $0.requiresGrad }) {
             t.requiresGrad = true
-            t.node = TapeNode(inputs: inputs, fileID: fileID, family: family, backward: backward)
+            t.node = TapeNode(inputs: inputs, fileID: fileID, function: function, backward: backward)
         }
         return t
     }
@@ -62,33 +64,24 @@ extension Tensor {
             }
         }
         var grads: [ObjectIdentifier: Tensor] = [ObjectIdentifier(self): seed ?? Tensor(shape: shape, repeating: 1)]
-        let profiling = Profiler.isRunning
-        if profiling { Profiler.charge("autograd (tape)") }
+        // Without a profile, `Profiler.whole` just runs its body and `charge` returns at once.
+        Profiler.charge("autograd (tape)")
         Autograd.withoutGradients {
             for t in order.reversed() {
                 guard let g = grads.removeValue(forKey: ObjectIdentifier(t)) else { continue }
                 guard let node = t.node else {
-                    if let existing = t.grad {
-                        t.grad = profiling ? Profiler.whole("autograd (accumulate)") { existing + g } : existing + g
-                    } else {
-                        t.grad = g
-                    }
+                    t.grad = t.grad.map { existing in Profiler.whole("autograd (accumulate)") { existing + g } } ?? g
                     continue
                 }
-                let inputGrads = profiling ? Profiler.whole(node.family + " backward") { node.backward(g) }
-                                           : node.backward(g)
+                let inputGrads = Profiler.isRunning ? Profiler.whole(node.family + " backward") { node.backward(g) } : node.backward(g)
                 for (input, ig) in zip(node.inputs, inputGrads) where input.requiresGrad {
                     guard let ig else { continue }
                     precondition(ig.shape == input.shape, "backward: gradient shape \(ig.shape) for input \(input.shape)")
                     let key = ObjectIdentifier(input)
-                    if let existing = grads[key] {
-                        grads[key] = profiling ? Profiler.whole("autograd (accumulate)") { existing + ig } : existing + ig
-                    } else {
-                        grads[key] = ig
-                    }
+                    grads[key] = grads[key].map { existing in Profiler.whole("autograd (accumulate)") { existing + ig } } ?? ig
                 }
             }
         }
-        if profiling { Profiler.charge("autograd (tape)") }
+        Profiler.charge("autograd (tape)")
     }
 }

@@ -95,6 +95,13 @@ public enum BLASKernels {
 
 // MARK: - The library in this process
 
+/// The address of `name` among the symbols of the libraries loaded into this process, or nil.
+public func loadedSymbol(_ name: String) -> UnsafeMutableRawPointer? {
+    let handle = dlopen(nil, RTLD_NOW)
+    defer { if let handle { dlclose(handle) } }
+    return dlsym(handle, name)
+}
+
 extension BLASKernels {
     /// Set in the re-executed process to the core OpenBLAS had picked by itself.
     public static let fallbackVariable = "CONCORD_BLAS_FALLBACK"
@@ -116,9 +123,7 @@ extension BLASKernels {
     /// one `gotoblas_<NAME>` table per kernel set. Empty for a single-CPU build.
     public static var available: Set<String> {
         guard configuration.contains("DYNAMIC_ARCH") else { return [] }
-        let handle = dlopen(nil, RTLD_NOW)
-        defer { if let handle { dlclose(handle) } }
-        return Set(candidates.map(\.name).filter { dlsym(handle, "gotoblas_" + $0.uppercased()) != nil })
+        return Set(candidates.map(\.name).filter { loadedSymbol("gotoblas_" + $0.uppercased()) != nil })
     }
 
     /// The decision for this process, from its environment and library.
@@ -146,10 +151,11 @@ extension BLASKernels {
 
     /// The variables to set for a re-execution, or nil when the process goes on as it is: it
     /// was re-executed already (never loop), the user set `OPENBLAS_CORETYPE` (never override),
-    /// or `decision` is not a switch.
-    public static func reexecution(environment: [String: String], decision: Decision) -> [String: String]? {
+    /// or `decision` is not a switch. `decision` is evaluated only when the environment leaves
+    /// the choice open (it reads `/proc/cpuinfo` and the library's symbols).
+    public static func reexecution(environment: [String: String], decision: @autoclosure () -> Decision) -> [String: String]? {
         guard environment[fallbackVariable] == nil, environment["OPENBLAS_CORETYPE"]?.isEmpty ?? true,
-              case .switchTo(let name, let from) = decision else { return nil }
+              case .switchTo(let name, let from) = decision() else { return nil }
         return ["OPENBLAS_CORETYPE": name, fallbackVariable: from]
     }
 

@@ -80,24 +80,24 @@ public func batchNorm(_ x: Tensor, weight: Tensor, bias: Tensor, runningMean: Te
         g.data.withUnsafeBufferPointer { gb in
             x.data.withUnsafeBufferPointer { xb in
                 out.withUnsafeBufferPointer { yb in
-                sdy.withUnsafeMutableBufferPointer { s1 in
-                    sdyx.withUnsafeMutableBufferPointer { s2 in
-                        let (gp, xp, p1, p2) = (SharedPointer(gb.baseAddress!), SharedPointer(xb.baseAddress!),
-                                                SharedPointer(s1.baseAddress!), SharedPointer(s2.baseAddress!))
-                        let yp = SharedPointer(yb.baseAddress!)
-                        Threads.parallelFor(c, work: x.count) { ch in
-                            var (a, b) = (0.0, 0.0)
-                            for s in 0..<n {
-                                let offset = (s * c + ch) * inner
-                                let r = relu ? maskedSums(gp + offset, yp + offset, xp + offset, inner) : sums(gp + offset, xp + offset, inner)
-                                a += r.sum
-                                b += r.dot
+                    sdy.withUnsafeMutableBufferPointer { s1 in
+                        sdyx.withUnsafeMutableBufferPointer { s2 in
+                            let (gp, xp, p1, p2) = (SharedPointer(gb.baseAddress!), SharedPointer(xb.baseAddress!),
+                                                    SharedPointer(s1.baseAddress!), SharedPointer(s2.baseAddress!))
+                            let yp = SharedPointer(yb.baseAddress!)
+                            Threads.parallelFor(c, work: x.count) { ch in
+                                var (a, b) = (0.0, 0.0)
+                                for s in 0..<n {
+                                    let offset = (s * c + ch) * inner
+                                    let r = relu ? maskedSums(gp + offset, yp + offset, xp + offset, inner) : sums(gp + offset, xp + offset, inner)
+                                    a += r.sum
+                                    b += r.dot
+                                }
+                                p1[ch] = a
+                                p2[ch] = (b - Double(mean[ch]) * a) * Double(invStd[ch])
                             }
-                            p1[ch] = a
-                            p2[ch] = (b - Double(mean[ch]) * a) * Double(invStd[ch])
                         }
                     }
-                }
                 }
             }
         }
@@ -161,7 +161,10 @@ public func layerNorm(_ x: Tensor, weight: Tensor, bias: Tensor, epsilon: Float 
     let d = x.shape.last ?? 0
     precondition(weight.shape == [d] && bias.shape == [d], "layerNorm: weight \(weight.shape), bias \(bias.shape) for input \(x.shape)")
     let rows = x.count / max(d, 1)
-    precondition(x.count > 0, "layerNorm: input \(x.shape) has no values")
+    guard x.count > 0 else {
+        // No rows (a batch of none): an empty output; γ and β get zero gradients.
+        return Autograd.result(shape: x.shape, data: [], inputs: [x, weight, bias]) { _ in [x.detached(), Tensor.zeros([d]), Tensor.zeros([d])] }
+    }
     var invStd = [Float](repeating: 0, count: rows)
     var xhat = [Float](uninitializedCount: x.count), out = [Float](uninitializedCount: x.count)
     x.data.withUnsafeBufferPointer { xb in

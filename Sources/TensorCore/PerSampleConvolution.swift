@@ -65,9 +65,10 @@ func perSampleConv3d(_ x: Tensor, weight: Tensor, bias: Tensor?, geometry: ConvG
         var scratch = [Float](uninitializedCount: workers * k * chunkWidth)
         // With a profile running: each worker's nanoseconds in the weight and in the data gradient.
         let profiling = Profiler.isRunning
-        var partTimes = [UInt64](repeating: 0, count: 2 * workers)
-        partTimes.withUnsafeMutableBufferPointer { tb in
-        let times = SharedPointer(tb.baseAddress!)
+        let partTimes = UnsafeMutablePointer<UInt64>.allocate(capacity: 2 * workers)
+        partTimes.initialize(repeating: 0, count: 2 * workers)
+        defer { partTimes.deallocate() }
+        let times = SharedPointer(partTimes)
         x.data.withUnsafeBufferPointer { xs in
             weight.data.withUnsafeBufferPointer { w in
                 grad.data.withUnsafeBufferPointer { gy in
@@ -125,7 +126,6 @@ func perSampleConv3d(_ x: Tensor, weight: Tensor, bias: Tensor?, geometry: ConvG
                     }
                 }
             }
-        }
         }
         if profiling {
             let (weight, data) = (0..<workers).reduce((0.0, 0.0)) { ($0.0 + Double(partTimes[2 * $1]), $0.1 + Double(partTimes[2 * $1 + 1])) }

@@ -81,7 +81,8 @@ public enum Profiler {
         if let parts = s.split, s.suppressed == 0 {
             s.split = nil
             // The family's base ("PerSampleConvolution" of "PerSampleConvolution backward") and each part.
-            let base = family.hasSuffix(" backward") ? String(family.dropLast(9)) : family
+            let suffix = " backward"
+            let base = family.hasSuffix(suffix) ? String(family.dropLast(suffix.count)) : family
             let now = DispatchTime.now().uptimeNanoseconds
             let elapsed = Double(now &- s.last) / 1e9, total = parts.reduce(0) { $0 + $1.1 }
             for (name, weight) in parts {

@@ -25,34 +25,43 @@ extension Tensor {
         // contiguous run: copy runs (in parallel), not single values.
         var kept = rank
         while kept > 0 && axes[kept - 1] == kept - 1 { kept -= 1 }
-        let k = kept
-        let run = outShape[k...].reduce(1, *)
-        if run >= 4 && k > 0 && count > 0 {
-            let outer = count / run
-            let prefixShape = Array(outShape[..<k]), prefixStrides = Array(gathered[..<k])
-            let out = [Float](unfilled: count) { ob in
-                data.withUnsafeBufferPointer { xb in
-                    let (xp, op) = (SharedPointer(xb.baseAddress!), SharedPointer(ob.baseAddress!))
-                    Threads.parallelChunks(outer, minimumWork: Swift.max(1, (1 << 15) / run)) { r in
-                        for o in r {
-                            var rest = o, src = 0
-                            for d in stride(from: k - 1, through: 0, by: -1) {
-                                src += (rest % prefixShape[d]) * prefixStrides[d]
-                                rest /= prefixShape[d]
-                            }
-                            (op + o * run).update(from: xp + src, count: run)
+        let run = outShape[kept...].reduce(1, *)
+        let out = run >= 4 && kept > 0 && count > 0
+            ? copiedByRuns(outShape, gathered, leading: kept, run: run)
+            : copiedByValues(outShape, gathered)
+        var inverse = [Int](repeating: 0, count: rank)
+        for (i, a) in axes.enumerated() { inverse[a] = i }
+        return Autograd.result(shape: outShape, data: out, inputs: [self]) { g in [g.permuted(inverse)] }
+    }
+
+    /// `permuted`'s values when its last `outShape.count − leading` dimensions are a contiguous
+    /// run of `run` values in the input: each run copied whole, runs in parallel. `gathered`: the
+    /// input stride of each output dimension.
+    private func copiedByRuns(_ outShape: [Int], _ gathered: [Int], leading k: Int, run: Int) -> [Float] {
+        let outer = count / run
+        let prefixShape = Array(outShape[..<k]), prefixStrides = Array(gathered[..<k])
+        return [Float](unfilled: count) { ob in
+            data.withUnsafeBufferPointer { xb in
+                let (xp, op) = (SharedPointer(xb.baseAddress!), SharedPointer(ob.baseAddress!))
+                Threads.parallelChunks(outer, minimumWork: Swift.max(1, (1 << 15) / run)) { r in
+                    for o in r {
+                        var rest = o, src = 0
+                        for d in Swift.stride(from: k - 1, through: 0, by: -1) {
+                            src += (rest % prefixShape[d]) * prefixStrides[d]
+                            rest /= prefixShape[d]
                         }
+                        (op + o * run).update(from: xp + src, count: run)
                     }
                 }
             }
-            var inverse = [Int](repeating: 0, count: rank)
-            for (i, a) in axes.enumerated() { inverse[a] = i }
-            return Autograd.result(shape: outShape, data: out, inputs: [self]) { g in [g.permuted(inverse)] }
         }
-        // Otherwise one value at a time, along an odometer over the output; chunks in parallel,
-        // each starting its odometer at its first output.
+    }
+
+    /// `permuted`'s values one at a time, along an odometer over the output; chunks in parallel,
+    /// each starting its odometer at its first output.
+    private func copiedByValues(_ outShape: [Int], _ gathered: [Int]) -> [Float] {
         let (n, rank) = (count, self.rank)
-        let out = [Float](unfilled: n) { ob in
+        return [Float](unfilled: n) { ob in
             guard n > 0 else { return }
             data.withUnsafeBufferPointer { xb in
                 let (x, o) = (SharedPointer(xb.baseAddress!), SharedPointer(ob.baseAddress!))
@@ -79,9 +88,6 @@ extension Tensor {
                 }
             }
         }
-        var inverse = [Int](repeating: 0, count: rank)
-        for (i, a) in axes.enumerated() { inverse[a] = i }
-        return Autograd.result(shape: outShape, data: out, inputs: [self]) { g in [g.permuted(inverse)] }
     }
 
     /// Two dimensions swapped (a copy).

@@ -1,5 +1,6 @@
 import ArgumentParser
 import AudioFeatures
+import Benchmarks
 import Corpora
 import Foundation
 import Media
@@ -65,8 +66,7 @@ struct EnvCommand: ParsableCommand {
         let best = cpu.flatMap { BLASKernels.best(for: $0, available: available) }
         var libraries: [String: JSONValue] = ["openblas": .string(BLASKernels.version), "fftw": .string(FFTW.version)]
         for (name, version) in MediaLibraries.versions { libraries[name] = .string(version) }
-        let espeak = ["/usr/bin/espeak-ng", "/usr/local/bin/espeak-ng"].first { FileManager.default.isExecutableFile(atPath: $0) }
-        let ffmpeg = ["/usr/bin/ffmpeg", "/usr/local/bin/ffmpeg"].first { FileManager.default.isExecutableFile(atPath: $0) }
+        let (espeak, ffmpeg) = (Espeak.installedPath, MediaBenchmarks.ffmpegCLIPath)
         let samples = SoundBank(rate: 16000).usesRecordings ? SoundBank.sonicPiFolder : nil
         func optional(_ path: String?, _ purpose: String) -> JSONValue {
             .object(["installed": .bool(path != nil), "path": path.map { .string($0) } ?? .null, "for": .string(purpose)])

@@ -153,6 +153,11 @@ import Testing
         #expect(Tensor(shape: [5], repeating: 1).expanded(to: [0, 5]).count == 0)
         y.sum().backward()
         #expect(empty.grad?.shape == [0, 5])
+        let (w, b) = (Tensor(shape: [5], repeating: 1, requiresGrad: true), Tensor(shape: [5], repeating: 0, requiresGrad: true))
+        let normalised = layerNorm(Tensor(shape: [0, 5], data: [], requiresGrad: true), weight: w, bias: b)
+        #expect(normalised.shape == [0, 5])
+        normalised.sum().backward()
+        #expect(w.grad?.data == [0, 0, 0, 0, 0] && b.grad?.data == [0, 0, 0, 0, 0])
     }
 
     /// The fused softmax equals exp(x − logsumexp x), values and gradients, on attention-sized rows.
