@@ -77,7 +77,7 @@ let package = Package(
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "TextTests", dependencies: ["Text"]),
         .testTarget(name: "RetrievalTests", dependencies: ["Retrieval", "Corpora", "TensorCore", "TestSupport"]),
-        .testTarget(name: "TrainingTests", dependencies: ["TestSupport", "TensorCore"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "TestSupport", "TensorCore"], exclude: ["Fixtures"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Media", "AudioFeatures", "Corpora", "Text", "TensorCore", "TestSupport"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "TensorCore", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport", "Media", "TensorCore"]),

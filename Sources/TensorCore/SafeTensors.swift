@@ -38,18 +38,29 @@ public struct SafeTensorsFile: Sendable {
         entries[name] = Entry(dtype: "F32", shape: tensor.shape, bytes: bytes)
     }
 
+    /// A tensor stored as IEEE half precision (F16), rounded to nearest; `tensor(_:)` widens
+    /// it back to Float32. NOTE: F16 keeps 11 significant bits (relative error ≤ 2^-11 ≈ 4.9e-4)
+    /// and its range ends at 65504; values beyond it become infinite, so callers check
+    /// `isFinite` of the result where weights could be that large.
+    public mutating func set(_ name: String, float16 tensor: Tensor) {
+        let halves = tensor.data.map { Float16($0) }
+        entries[name] = Entry(dtype: "F16", shape: tensor.shape, bytes: halves.withUnsafeBufferPointer { Data(buffer: $0) })
+    }
+
     /// Int64 values (for counters such as BatchNorm's `num_batches_tracked`).
     public mutating func set(_ name: String, int64 values: [Int64], shape: [Int]) {
         entries[name] = Entry(dtype: "I64", shape: shape, bytes: values.withUnsafeBufferPointer { Data(buffer: $0) })
     }
 
-    /// The tensor `name` as Float32 (from F32, or converted from F64/I64/I32); nil when absent.
+    /// The tensor `name` as Float32 (from F32, or converted from F64/F16/BF16/I64/I32); nil when absent.
     public func tensor(_ name: String) -> Tensor? {
         guard let e = entries[name] else { return nil }
         let values: [Float]
         switch e.dtype {
         case "F32": values = e.bytes.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
         case "F64": values = e.bytes.withUnsafeBytes { $0.bindMemory(to: Double.self).map { Float($0) } }
+        case "F16": values = e.bytes.withUnsafeBytes { $0.bindMemory(to: Float16.self).map { Float($0) } }
+        case "BF16": values = e.bytes.withUnsafeBytes { $0.bindMemory(to: UInt16.self).map { Float(bitPattern: UInt32($0) << 16) } }
         case "I64": values = e.bytes.withUnsafeBytes { $0.bindMemory(to: Int64.self).map { Float($0) } }
         case "I32": values = e.bytes.withUnsafeBytes { $0.bindMemory(to: Int32.self).map { Float($0) } }
         default: return nil

@@ -35,6 +35,20 @@ public struct StepMetrics: Codable, Sendable {
     }
 }
 
+extension StepMetrics {
+    /// The TensorBoard scalars of this step: `loss`, `loss/<objective>`, each objective's
+    /// metrics (`<objective>_accuracy` as `accuracy/<objective>`, others by their `metrics.jsonl`
+    /// keys), `lr`, `clips_per_s`, `data_wait`.
+    public var scalars: [String: Double] {
+        var s: [String: Double] = ["loss": loss, "lr": lr, "clips_per_s": clipsPerSecond, "data_wait": dataWait]
+        for (name, value) in losses { s["loss/" + name] = value }
+        for (name, value) in metrics {
+            s[name.hasSuffix("_accuracy") ? "accuracy/" + name.dropLast("_accuracy".count) : name] = value
+        }
+        return s
+    }
+}
+
 public enum TrainingError: Error, CustomStringConvertible {
     case nonFinite(step: Int, objective: String, value: Float, checkpoint: String?)
     case interrupted(step: Int, checkpoint: String)
@@ -165,7 +179,11 @@ public final class Trainer {
             try truncateMetrics(after: start)
         } else {
             if FileManager.default.fileExists(atPath: metricsPath) { try FileManager.default.removeItem(atPath: metricsPath) }
-            if let path = config.initFrom { report(.initialised(from: path, tensors: try initialiseEncoders(from: path))) }
+            for old in TensorBoard.eventFiles(in: config.out) { try FileManager.default.removeItem(atPath: old) }
+            if let reference = config.initFrom {
+                let path = try ReleasedModels.resolve(reference)
+                report(.initialised(from: path, tensors: try initialiseEncoders(from: path)))
+            }
         }
         let needs = Set(spec.views.map(\.modality))
         let (videos, problems, cache) = try trainingVideos(needs: needs)
@@ -192,6 +210,8 @@ public final class Trainer {
         defer { try? metricsFile.close() }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
+        let events = try EventFileWriter(folder: config.out)
+        if start > 0 { try events.restart(at: start + 1) }
         for step in start..<config.steps {
             if stopRequested.isSet {
                 try saveCheckpoint(step: step, report: report)
@@ -231,6 +251,7 @@ public final class Trainer {
             log.append(entry)
             if (step + 1) % config.logEvery == 0 || step + 1 == config.steps {
                 try metricsFile.write(contentsOf: encoder.encode(entry) + Data("\n".utf8))
+                try events.scalars(entry.scalars, step: entry.step)
             }
             report(.step(entry))
             if (step + 1) % config.checkpointEvery == 0 || step + 1 == config.steps {

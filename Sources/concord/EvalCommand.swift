@@ -26,8 +26,8 @@ struct EvalCommand: ParsableCommand {
     @Argument(help: "linear, knn, avc or retrieval.")
     var protocolName: String
 
-    @Option(help: "The training checkpoint (checkpoint.safetensors).")
-    var checkpoint: String
+    @Option(name: .customLong("checkpoint"), help: "The training checkpoint (checkpoint.safetensors), its run folder, or a released model's name (concord models).")
+    var checkpointReference: String
 
     @Option(help: "The corpus (default: the one the checkpoint was trained on).")
     var corpus: String?
@@ -59,6 +59,9 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "retrieval: an index of the test split made by concord embed with this checkpoint (default: made in a temporary folder).")
     var index: String?
 
+    @Option(help: "Also write the figures as TensorBoard scalars (eval/…, at the checkpoint's step) to an event file in this folder (e.g. the run's out folder).")
+    var tensorboard: String?
+
     @Option(help: "Seed of the avc negatives and the probe's initialisation.")
     var seed: UInt64 = 0
 
@@ -69,6 +72,7 @@ struct EvalCommand: ParsableCommand {
         guard ["linear", "knn", "avc", "retrieval"].contains(protocolName) else {
             throw ValidationError("unknown protocol '\(protocolName)' (known: linear, knn, avc, retrieval)")
         }
+        let checkpoint = try ReleasedModels.resolve(checkpointReference)
         let (model, ckpt) = try loadModel(checkpoint: checkpoint, randomInit: randomInit)
         let corpusPath = corpus ?? ckpt.config.corpus
         let corpus = try Corpus(path: corpusPath)
@@ -79,6 +83,8 @@ struct EvalCommand: ParsableCommand {
             "clip": ["duration": geometry.duration, "frames": geometry.frames, "size": geometry.size, "sample_rate": geometry.sampleRate],
         ]
         var problems: [CorpusProblem] = []
+        var scalars: [String: Double] = [:]
+        let suffix = randomInit ? "_random_init" : ""
         if protocolName == "retrieval" {
             guard !randomInit else { throw ValidationError("retrieval evaluates the checkpoint's joint spaces; --random-init is not supported") }
             let segments = try RetrievalEvaluation.stepSegments(corpus: corpus, split: testSplit)
@@ -101,6 +107,11 @@ struct EvalCommand: ParsableCommand {
             let embedded = try EmbeddingIndex(directory: directory!)
             let metrics = try RetrievalEvaluation.evaluate(index: embedded, model: model, segments: segments)
             guard !metrics.isEmpty else { throw ValidationError("\(checkpoint): no joint space with video (train milnce, nce or avnce)") }
+            for (direction, m) in metrics {
+                for (name, value) in [("R@1", m.r1), ("R@5", m.r5), ("R@10", m.r10), ("median_rank", m.medianRank)] {
+                    scalars["eval/retrieval/\(direction)/\(name)"] = value
+                }
+            }
             let encoded = try JSONSerialization.jsonObject(with: JSONEncoder().encode(metrics))
             result.merge(["test_split": testSplit, "segments": segments.count, "results": encoded,
                           "design": "queries and gallery are the step segments of the split; query i's one relevant item is segment i; segment embedding = mean of the index windows (\(embedded.metadata.length) s every \(embedded.metadata.stride) s) centred in it; chance R@10 = 10 / segments"]) { a, _ in a }
@@ -111,6 +122,9 @@ struct EvalCommand: ParsableCommand {
             result["accuracy"] = r.accuracy
             result["accuracy_own_audio"] = r.ownAudioAccuracy
             result["accuracy_other_audio"] = r.otherAudioAccuracy
+            scalars["eval/avc/accuracy" + suffix] = r.accuracy
+            scalars["eval/avc/accuracy_own_audio" + suffix] = r.ownAudioAccuracy
+            scalars["eval/avc/accuracy_other_audio" + suffix] = r.otherAudioAccuracy
             if r.labelledCounts.reduce(0, +) > 0 {
                 result["label"] = label
                 for (key, same) in [("other_audio_other_label", false), ("other_audio_same_label", true)] {
@@ -144,6 +158,7 @@ struct EvalCommand: ParsableCommand {
                     line?.update(done)
                 }
                 problems += p
+                scalars["eval/\(protocolName)/\(m.rawValue)" + suffix] = r.accuracy
                 accuracies[m.rawValue] = ["accuracy": r.accuracy, "train_videos": r.trainVideos, "test_videos": r.testVideos, "classes": r.classes]
             }
             result["results"] = accuracies
@@ -151,6 +166,7 @@ struct EvalCommand: ParsableCommand {
         for p in problems { note("skipped \(p.file): \(p.problem)") }
         let data = try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys, .withoutEscapingSlashes])
         if let out { try writeAtomically(data + Data("\n".utf8), to: out) }
+        if let tensorboard { try EventFileWriter(folder: tensorboard, suffix: "eval").scalars(scalars, step: ckpt.step) }
         print(String(decoding: data, as: UTF8.self))
     }
 }

@@ -4,6 +4,7 @@ import Foundation
 import Media
 import Pipeline
 import Retrieval
+import Training
 
 struct EmbedCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -17,7 +18,7 @@ struct EmbedCommand: ParsableCommand {
         run or to add videos; an index of another checkpoint or window is refused.
         """)
 
-    @Option(help: "A training checkpoint.") var checkpoint: String
+    @Option(help: "A training checkpoint, a run folder, or a released model's name (concord models).") var checkpoint: String
     @Argument(help: "A corpus folder (with manifest.jsonl) or media files (narrations: a .srt/.vtt beside each, or a subtitle stream).")
     var inputs: [String]
     @Option(help: "The index folder to write (or to continue).") var out: String
@@ -32,7 +33,7 @@ struct EmbedCommand: ParsableCommand {
         let (videos, problems) = try Self.videos(inputs, split: split)
         for p in problems { note("skipping \(p.file): \(p.problem)") }
         var progress: ProgressLine?
-        let builder = IndexBuilder(checkpoint: checkpoint, length: length, stride: stride)
+        let builder = IndexBuilder(checkpoint: try ReleasedModels.resolve(checkpoint), length: length, stride: stride)
         let metadata = try builder.build(videos: videos, out: out) { event in
             switch event {
             case .progress(let done, let total):
@@ -85,7 +86,7 @@ struct SearchCommand: ParsableCommand {
         discussion: "Adjacent windows of one video are merged into one moment. Words the checkpoint's vocabulary does not know are named and left out.")
 
     @Option(help: "An index made by concord embed.") var index: String
-    @Option(help: "The checkpoint that made the index (default: the one it records).") var checkpoint: String?
+    @Option(help: "The checkpoint that made the index, or its released name (default: the one it records).") var checkpoint: String?
     @Option(help: "A sentence.") var text: String?
     @Option(help: "A media file whose audio is the query.") var audio: String?
     @Option(help: "A media file whose video clip is the query.") var video: String?
@@ -103,7 +104,7 @@ struct SearchCommand: ParsableCommand {
         guard top > 0 else { throw ValidationError("--top must be positive") }
         let recorded = FileManager.default.contents(atPath: EmbeddingIndex.path(index, "index.json"))
             .flatMap { try? JSONDecoder().decode(IndexMetadata.self, from: $0) }?.checkpoint
-        let searcher = try Searcher(index: index, checkpoint: checkpoint ?? recorded ?? "")
+        let searcher = try Searcher(index: index, checkpoint: try checkpoint.map { try ReleasedModels.resolve($0) } ?? recorded ?? "")
         let started = Date()
         let queryModality: Modality = text != nil ? .text : audio != nil ? .audio : .video
         let (space, table) = try searcher.space(query: queryModality, target: target)
