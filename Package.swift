@@ -33,11 +33,11 @@ let package = Package(
         .target(name: "TensorCore", dependencies: ["CBLAS", "CFFTW", "CMalloc"]),
         // NN: Module, layers, initialisers, optimizers, schedules.
         .target(name: "NN", dependencies: ["TensorCore"]),
-        // Encoders: the presets of reference-workloads.md, named as peers/models.py.
+        // Encoders: the presets of docs/design.md, named as peers/models.py.
         .target(name: "Encoders", dependencies: ["NN", "TensorCore"]),
         // Text: the narration tokenizer and vocabulary.
         .target(name: "Text"),
-        // Objectives: the losses of METHODS.md, one struct a file.
+        // Objectives: the losses of docs/methods.md, one struct a file.
         .target(name: "Objectives", dependencies: ["TensorCore"]),
         // AudioFeatures: STFT, mel filterbanks and log-mel front-ends on FFTW.
         .target(name: "AudioFeatures", dependencies: ["CFFTW", "TensorCore"]),
@@ -80,6 +80,6 @@ let package = Package(
         .testTarget(name: "TrainingTests", dependencies: ["Training", "TestSupport", "TensorCore"], exclude: ["Fixtures"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Media", "AudioFeatures", "Corpora", "Text", "TensorCore", "TestSupport"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "TensorCore", "TestSupport"]),
-        .testTarget(name: "CLITests", dependencies: ["TestSupport", "Media", "TensorCore"]),
+        .testTarget(name: "CLITests", dependencies: ["TestSupport", "Media", "TensorCore", "Training"]),
     ]
 )

@@ -50,7 +50,7 @@ public struct FrontEnd: Codable, Equatable, Sendable {
     /// Output columns: mel bands or linear bins.
     public var bands: Int { melBands ?? fftSize / 2 + 1 }
 
-    /// The reference encoders' front-end (`reference-workloads.md`): 16 kHz, n_fft 512, window 400
+    /// The reference encoders' front-end (`docs/design.md`, "Encoder presets and clip geometry"): 16 kHz, n_fft 512, window 400
     /// (periodic Hann), hop 160, centred with reflect padding, power, 64 HTK mels 125–7500 Hz, no
     /// area normalisation, log(mel + 1e-6). A 0.96 s clip gives 97 frames (96 are used).
     public static let `default` = FrontEnd(

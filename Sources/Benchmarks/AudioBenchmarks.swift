@@ -3,7 +3,7 @@ import Foundation
 import Media
 import TensorCore
 
-/// The `logmel` workload of `reference-workloads.md`: 10 minutes of 16 kHz mono audio to the
+/// The `logmel` workload of `docs/design.md`, "Encoder presets and clip geometry": 10 minutes of 16 kHz mono audio to the
 /// default log-mel front-end, and librosa on the same samples as the peer (when a Python with
 /// librosa is given).
 public enum AudioBenchmarks {

@@ -2,7 +2,7 @@ import CBLAS
 import Foundation
 import TensorCore
 
-/// The convolutions of the reference encoders (`reference-workloads.md`, names as in
+/// The convolutions of the reference encoders (`docs/design.md`, "Encoder presets and clip geometry", names as in
 /// `peers/models.py`) at batch 16, timed forward + backward, beside sgemm on the same matrix
 /// shapes.
 public enum ConvBenchmarks {

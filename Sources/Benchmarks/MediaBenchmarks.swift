@@ -3,7 +3,7 @@ import Foundation
 import Media
 import TensorCore
 
-/// The `decode` and `clips` workloads of `reference-workloads.md`, and the ffmpeg CLI doing
+/// The `decode` and `clips` workloads of `docs/design.md`, "Encoder presets and clip geometry", and the ffmpeg CLI doing
 /// the same work as the peer.
 public enum MediaBenchmarks {
     /// The clip geometry: 8 frames every 3rd frame of a 25 fps stream, 112x112, 0.96 s of 16 kHz audio.

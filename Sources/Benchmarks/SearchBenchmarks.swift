@@ -2,7 +2,7 @@ import Foundation
 import Retrieval
 import TensorCore
 
-/// The `search` workload of `reference-workloads.md`: exact top-10 by inner product over
+/// The `search` workload of `docs/design.md`, "Encoder presets and clip geometry": exact top-10 by inner product over
 /// 1,000,000 x 256 float32 unit vectors for a batch of 100 queries (database rows plus a
 /// little noise, renormalised, as `peers/search_bench.py` makes them).
 public enum SearchBenchmarks {

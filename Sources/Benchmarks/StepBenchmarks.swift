@@ -4,7 +4,7 @@ import NN
 import Objectives
 import TensorCore
 
-/// The timed training steps of `reference-workloads.md` (forward, backward and an SGD update
+/// The timed training steps of `docs/design.md`, "Encoder presets and clip geometry" (forward, backward and an SGD update
 /// with momentum 0.9, lr 0.01, weight decay 1e-4), built exactly as `peers/step_bench.py`
 /// builds them so the samples per second compare one to one.
 public enum StepBenchmarks {

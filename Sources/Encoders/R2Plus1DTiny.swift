@@ -28,7 +28,7 @@ public final class Block2Plus1D: Module {
     }
 }
 
-/// `r2plus1d-tiny` (`reference-workloads.md`): `x: [B, 3, 8, 112, 112]` → `[B, 256]`;
+/// `r2plus1d-tiny` (`docs/design.md`, "Encoder presets and clip geometry"): `x: [B, 3, 8, 112, 112]` → `[B, 256]`;
 /// `features(x)` is the `[B, 256, 2, 7, 7]` map used for sound-source localisation.
 /// Names as `peers/models.py`'s `R2Plus1DTiny` (`stem.spatial.conv.weight`, `stage2.shortcut.bn.running_mean`, …).
 public final class R2Plus1DTiny: Module {

@@ -4,7 +4,7 @@ import Pipeline
 import TensorCore
 import Training
 
-/// Frozen features of whole videos (`METHODS.md`): a video's feature is the mean of its
+/// Frozen features of whole videos (`docs/methods.md`, "Evaluation protocols"): a video's feature is the mean of its
 /// encoder's embeddings of `clips` uniformly spaced clips, centre-cropped, unaugmented.
 public struct VideoFeatures {
     public var ids: [String]
@@ -23,15 +23,26 @@ public struct VideoFeatures {
     public static func extract(model: TrainModel, modality: Modality, corpus: Corpus, split: String, labelKey: String,
                                clips: Int, geometry: ClipGeometry,
                                progress: (Int, Int) -> Void = { _, _ in }) throws -> (VideoFeatures, [CorpusProblem]) {
+        let (features, problems) = try extract(models: [model], modality: modality, corpus: corpus, split: split, labelKey: labelKey,
+                                               clips: clips, geometry: geometry, progress: progress)
+        return (features[0], problems)
+    }
+
+    /// The features of several models (the same architecture's input: e.g. trained and at
+    /// initialisation) from one decode of each video's clips; one `VideoFeatures` per model.
+    public static func extract(models: [TrainModel], modality: Modality, corpus: Corpus, split: String, labelKey: String,
+                               clips: Int, geometry: ClipGeometry,
+                               progress: (Int, Int) -> Void = { _, _ in }) throws -> ([VideoFeatures], [CorpusProblem]) {
+        precondition(!models.isEmpty, "VideoFeatures.extract: no models")
         var (videos, problems) = SampledVideo.load(corpus: corpus, split: split, needs: [modality], geometry: geometry)
         videos = videos.filter { $0.labels[labelKey] != nil }
         let loader = ClipLoader(videos: videos, geometry: geometry, video: .none, audio: .none)
         let sampler = ClipSampler(videos: videos.isEmpty ? [placeholder] : videos, spec: ExampleSpec(views: [ViewRequest(modality)]),
                                   geometry: geometry, seed: 0)
-        model.eval()
-        defer { model.train() }
+        for model in models { model.eval() }
+        defer { for model in models { model.train() } }
         let shape = loader.clipShape(modality), size = shape.reduce(1, *)
-        var features = VideoFeatures(ids: [], labels: [], values: [], dimension: 0)
+        var features = [VideoFeatures](repeating: VideoFeatures(ids: [], labels: [], values: [], dimension: 0), count: models.count)
         var rng = SeededRandom(seed: 0)
         progress(0, videos.count)
         for (v, video) in videos.enumerated() {
@@ -45,14 +56,16 @@ public struct VideoFeatures {
                 problems.append(CorpusProblem(file: video.path, problem: "\(error)"))
                 continue
             }
-            let embedding = Autograd.withoutGradients {
-                let x = Tensor(shape: [starts.count] + shape, data: values)
-                return (modality == .video ? model.video!(x) : model.audio!(x)).mean(axes: [0])
+            let x = Tensor(shape: [starts.count] + shape, data: values)
+            for (m, model) in models.enumerated() {
+                let embedding = Autograd.withoutGradients {
+                    (modality == .video ? model.video!(x) : model.audio!(x)).mean(axes: [0])
+                }
+                features[m].ids.append(video.id)
+                features[m].labels.append(video.labels[labelKey]!)
+                features[m].values += embedding.data
+                features[m].dimension = embedding.count
             }
-            features.ids.append(video.id)
-            features.labels.append(video.labels[labelKey]!)
-            features.values += embedding.data
-            features.dimension = embedding.count
             progress(v + 1, videos.count)
         }
         return (features, problems)

@@ -1,7 +1,7 @@
 import AudioFeatures
 import Media
 
-/// The clip defaults of `reference-workloads.md`: 0.96 s; 8 RGB frames every 3rd frame of a
+/// The clip defaults of `docs/design.md`, "Encoder presets and clip geometry": 0.96 s; 8 RGB frames every 3rd frame of a
 /// 25 fps stream (0.12 s apart, any frame rate resampled by timestamp), short side 128 then
 /// a 112x112 crop, normalised by mean 0.45 / std 0.225; mono 16 kHz audio to a 96x64 log-mel.
 public struct ClipGeometry: Codable, Equatable, Sendable {

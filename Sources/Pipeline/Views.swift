@@ -1,4 +1,4 @@
-/// What an objective asks the sampler for, per example (`DESIGN.md`: the objective declares
+/// What an objective asks the sampler for, per example (`docs/design.md`: the objective declares
 /// its views; the sampler, encoders and trainer serve every method alike).
 public enum Modality: String, Codable, Sendable, CaseIterable {
     case video, audio

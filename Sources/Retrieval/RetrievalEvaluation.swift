@@ -111,3 +111,41 @@ public enum RetrievalEvaluation {
         return results
     }
 }
+
+/// One canonical step text asked of the video windows of an index: its best window and
+/// whether that window is a moment of the step.
+public struct StepTextHit: Sendable {
+    public var text: String
+    public var window: Segment
+    public var score: Float
+    /// The best window's centre lies in a segment of its video whose step text is the query.
+    public var correct: Bool
+    /// Share of all windows of the index that are moments of this step (what a random pick gets).
+    public var chance: Double
+}
+
+extension RetrievalEvaluation {
+    /// Each distinct step text of `segments` as a text query over the video windows of the
+    /// searcher's index (text→video space): the best window, and whether its centre lies in a
+    /// segment of that text in the same video. The mean of `correct` is the step-level R@1
+    /// (a hit anywhere in the step counts; `evaluate` instead asks for the one segment).
+    public static func stepTextHits(searcher: Searcher, segments: [StepSegment]) throws -> [StepTextHit] {
+        let (space, table) = try searcher.space(query: .text, target: .video)
+        let windows = try searcher.index.segments(table).all()
+        func centre(_ w: Segment) -> Double { (w.start + w.end) / 2 }
+        func isMoment(_ w: Segment, of text: String) -> Bool {
+            segments.contains { $0.video == w.video && $0.text == text && ($0.start...$0.end).contains(centre(w)) }
+        }
+        var texts: [String] = []
+        for s in segments where !texts.contains(s.text) { texts.append(s.text) }
+        return try texts.map { text in
+            let query = try searcher.embed(text: text, space: space).embedding
+            let best = try searcher.index.withMatrix(table) { base, rows, dim in
+                query.withUnsafeBufferPointer { q in ExactSearch.topK(queries: q.baseAddress!, count: 1, base: base, rows: rows, dimension: dim, k: 1)[0][0] }
+            }
+            let window = windows[best.row]
+            let chance = Double(windows.filter { isMoment($0, of: text) }.count) / Double(max(windows.count, 1))
+            return StepTextHit(text: text, window: window, score: best.score, correct: isMoment(window, of: text), chance: chance)
+        }
+    }
+}

@@ -135,7 +135,7 @@ public struct Searcher {
     }
 
     /// The narration line of `video` nearest `time` (within 5 s), if the index holds narrations.
-    func nearestNarration(video: String, time: Double) -> String? {
+    public func nearestNarration(video: String, time: Double) -> String? {
         func distance(_ s: Segment) -> Double { time < s.start ? s.start - time : time > s.end ? time - s.end : 0 }
         return narrationLines.filter { $0.video == video && distance($0) <= 5 }.min { distance($0) < distance($1) }?.text
     }

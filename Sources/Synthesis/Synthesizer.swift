@@ -17,7 +17,7 @@ public struct SynthesizedVideo {
     public var annotation: [String: JSONValue]
 }
 
-/// A synthetic corpus recipe (`../METHODS.md`, "Synthetic corpora").
+/// A synthetic corpus recipe (`docs/methods.md`, "Synthetic corpora").
 public protocol Recipe {
     /// The recipe's name on the command line.
     var name: String { get }
@@ -39,6 +39,9 @@ public struct SynthOptions: Sendable {
     /// Use the real recordings when installed (false forces the synthesised fallback).
     public var useRecordings = true
     public var soundFolder = SoundBank.sonicPiFolder
+    /// Shares of the videos in the test and val splits (per class, the rest train).
+    public var testShare = 0.2
+    public var valShare = 0.1
 
     public init(videos: Int, seed: UInt64) {
         self.videos = videos
@@ -90,7 +93,11 @@ public enum Synthesizer {
             try fm.createDirectory(atPath: (folder as NSString).appendingPathComponent(sub), withIntermediateDirectories: true)
         }
         let speech = options.speak ? try Speech() : nil
-        let splits = stratifiedSplits(count: options.videos, classes: recipe.classes.count, seed: options.seed)
+        guard options.testShare >= 0, options.valShare >= 0, options.testShare + options.valShare < 1 else {
+            throw SynthError.badOptions("test share \(options.testShare) and val share \(options.valShare): each at least 0, together below 1")
+        }
+        let splits = stratifiedSplits(count: options.videos, classes: recipe.classes.count, seed: options.seed,
+                                      testShare: options.testShare, valShare: options.valShare)
         let workers = speech == nil ? max(1, min(Threads.count, options.videos)) : 1
         let results = SynthResults(count: options.videos, progress: progress)
         let job = SynthJob(recipe: recipe, options: options, folder: folder, splits: splits, speech: speech)
@@ -106,7 +113,9 @@ public enum Synthesizer {
         meta["recipe"] = .string(recipe.name)
         meta["seed"] = .number(Double(options.seed))
         meta["videos"] = .number(Double(options.videos))
-        meta["generator"] = .string("concord synth \(recipe.name) --videos \(options.videos) --seed \(options.seed)" + (options.speak ? " --speak" : ""))
+        meta["generator"] = .string("concord synth \(recipe.name) --videos \(options.videos) --seed \(options.seed)" + (options.speak ? " --speak" : "")
+                                      + (options.testShare != 0.2 ? " --test-share \(options.testShare)" : "")
+                                      + (options.valShare != 0.1 ? " --val-share \(options.valShare)" : ""))
         meta["label"] = .string(recipe.labelName)
         meta["classes"] = .array(recipe.classes.map { .string($0) })
         if recipe.hasAudio {
@@ -122,11 +131,11 @@ public enum Synthesizer {
     /// Splits stratified by class: about 70 % train, 10 % val, 20 % test overall. Each class
     /// first gets its whole share (floor of 20 % and 10 % of its videos); the rest of each
     /// target goes one video at a time to randomly ordered classes that keep a training video.
-    public static func stratifiedSplits(count: Int, classes: Int, seed: UInt64) -> [String] {
+    public static func stratifiedSplits(count: Int, classes: Int, seed: UInt64, testShare: Double = 0.2, valShare: Double = 0.1) -> [String] {
         var rng = SeededRandom(seed: seed, stream: 0xC1A55)
         let members = (0..<classes).map { c in rng.shuffled(Array(stride(from: c, to: count, by: classes))) }
-        var test = members.map { Int(Double($0.count) * 0.2) }
-        var val = members.map { Int(Double($0.count) * 0.1) }
+        var test = members.map { Int(Double($0.count) * testShare) }
+        var val = members.map { Int(Double($0.count) * valShare) }
         func topUp(_ share: inout [Int], target: Int, other: [Int]) {
             var missing = target - share.reduce(0, +)
             for c in rng.shuffled(Array(0..<classes)) where missing > 0 && members[c].count - share[c] - other[c] >= 2 {
@@ -134,8 +143,8 @@ public enum Synthesizer {
                 missing -= 1
             }
         }
-        topUp(&test, target: Int((Double(count) * 0.2).rounded()), other: val)
-        topUp(&val, target: Int((Double(count) * 0.1).rounded()), other: test)
+        topUp(&test, target: Int((Double(count) * testShare).rounded()), other: val)
+        topUp(&val, target: Int((Double(count) * valShare).rounded()), other: test)
         var splits = [String](repeating: "train", count: count)
         for c in 0..<classes {
             for (k, i) in members[c].enumerated() {

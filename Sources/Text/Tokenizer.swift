@@ -1,6 +1,6 @@
 import Foundation
 
-/// The narration tokenizer of `reference-workloads.md`: lower-cased words split on anything
+/// The narration tokenizer of `docs/design.md`, "Encoder presets and clip geometry": lower-cased words split on anything
 /// that is not a letter or a digit, at most `maxTokens` (16) of them.
 public struct Tokenizer: Codable, Equatable, Sendable {
     public var maxTokens: Int = 16

@@ -24,6 +24,12 @@ struct SynthCommand: ParsableCommand {
     @Option(name: .long, help: "Random seed: the same seed gives the same corpus.")
     var seed: UInt64 = 0
 
+    @Option(name: .customLong("test-share"), help: "Share of each class's videos in the test split.")
+    var testShare = 0.2
+
+    @Option(name: .customLong("val-share"), help: "Share of each class's videos in the val split.")
+    var valShare = 0.1
+
     @Flag(name: .long, help: "Speak the narrations into the audio track with espeak-ng.")
     var speak = false
 
@@ -35,7 +41,12 @@ struct SynthCommand: ParsableCommand {
     func run() throws {
         global.apply()
         let r = try Synthesizer.recipe(named: recipe)
+        guard testShare >= 0, valShare >= 0, testShare + valShare < 1 else {
+            throw ValidationError("--test-share \(testShare) and --val-share \(valShare): each must be at least 0 and together below 1 (the rest is the train split)")
+        }
         var options = SynthOptions(videos: videos, seed: seed)
+        options.testShare = testShare
+        options.valShare = valShare
         options.speak = speak
         options.useRecordings = !synthesisedSounds
         let progress = ProgressLine("synth \(recipe)", total: videos, unit: "videos")

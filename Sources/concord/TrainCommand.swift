@@ -8,11 +8,12 @@ struct TrainCommand: ParsableCommand {
         commandName: "train",
         abstract: "Train encoders on a corpus with one or more self-supervised objectives.",
         discussion: """
-        The config (YAML) names the corpus, the objectives (avnce, avc, rho-simclr) with weights, the \
-        encoders, the optimizer and schedule, the batch size, steps and seed; any key can be overridden \
-        as key.sub=value (objectives.0.temperature=0.1, optimizer.lr=0.05, steps=500). The run writes \
-        OUT/metrics.jsonl (one JSON object a step) and OUT/checkpoint.safetensors (atomically, every \
-        checkpoint_every steps, at the end, and on Ctrl-C). --resume continues from that checkpoint \
+        The config (YAML) names the corpus, the objectives (avnce, avc, milnce, nce, rho-simclr) with \
+        weights, the encoders, the optimizer and schedule, the batch size, steps and seed; any key can be \
+        overridden as key.sub=value (objectives.0.temperature=0.1, optimizer.lr=0.05, steps=500; \
+        init_from=NAME takes a released model). The run writes OUT/metrics.jsonl (one JSON object a step), \
+        TensorBoard event files (tensorboard --logdir OUT) and OUT/checkpoint.safetensors (atomically, \
+        every checkpoint_every steps, at the end, and on Ctrl-C). --resume continues from that checkpoint \
         with the same batches an uninterrupted run would have seen. Examples: configs/*.yaml.
         """)
 

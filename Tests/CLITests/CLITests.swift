@@ -3,6 +3,7 @@ import Media
 import TensorCore
 import TestSupport
 import Testing
+import Training
 
 /// The `concord` executable as a user runs it.
 @Suite struct CLITests {
@@ -204,20 +205,42 @@ import Testing
         try expectFailure(["bench", "conv", "--layer", "nothing"], mentions: ["no layer name starts with"])
     }
 
+    /// The demo end to end at a tiny size, with tiny stand-ins for the released models under
+    /// their names (`CONCORD_MODELS` is searched first): every part prints its figures.
     @Test func demoRuns() throws {
-        let dir = makeTemporaryDirectory("cli-demo")
-        let r = try runConcord(["demo", "--videos", "16", "--steps", "3", "--width", "8", "--clips", "2", "--narrated-videos", "8",
-                                "--narrated-steps", "3", "--out", dir])
-        #expect(r.status == 0, "\(r.stderr)")
-        #expect(r.stdoutText.contains("16 videos"))
-        #expect(r.stdoutText.contains("frames [8, 112, 112, 3]"))
-        // The training run and the table of trained against random-init accuracies.
-        #expect(FileManager.default.fileExists(atPath: dir + "/run/checkpoint.safetensors"))
-        for row in ["video    linear", "video    knn", "audio    linear", "audio    knn"] {
-            #expect(r.stdoutText.contains(row), "no '\(row)' row: \(r.stdoutText)")
+        let models = makeTemporaryDirectory("cli-demo-models")
+        for (config, corpus, name) in [("avc", "sounding-objects", "avc-sounding-objects"), ("milnce", "narrated-howto", "milnce-narrated-howto")] {
+            let run = makeTemporaryDirectory("cli-demo-\(config)")
+            let t = try runConcord(["train", "--config", repositoryRoot + "/configs/\(config).yaml", "corpus=" + repositoryRoot + "/corpora/" + corpus,
+                                    "video.width=8", "audio.width=8", "batch_size=4", "steps=2", "out=" + run]
+                                   + (config == "avc" ? ["clip.short_side=64", "clip.size=56", "objectives.0.negatives_from=batch"] : []))
+            #expect(t.status == 0, "\(t.stderr)")
+            #expect(try runConcord(["export", "--checkpoint", run, "--out", models + "/\(name).safetensors", "--float16"]).status == 0)
         }
-        // The narrated part: milnce, an index, and text queries answered with moments.
+        let dir = makeTemporaryDirectory("cli-demo") + "/out"
+        let r = try run([concordExecutable(), "demo", "--test-videos", "16", "--train-steps", "3", "--clips", "2", "--narrated-videos", "4",
+                         "--out", dir], environment: ["CONCORD_MODELS": models])
+        #expect(r.status == 0, "\(r.stderr)")
+        let text = r.stdoutText
+        // Part 1 and part 2: a probe table each, trained or released against random init.
+        #expect(text.contains("avc-sounding-objects (" + models), "\(text)")
+        for row in ["video    linear", "video    knn", "audio    linear", "audio    knn"] {
+            #expect(text.components(separatedBy: row).count == 3, "not two '\(row)' rows: \(text)")
+        }
+        #expect(FileManager.default.fileExists(atPath: dir + "/run/checkpoint.safetensors"))
+        #expect(text.contains("loss, mean of each tenth of the run"), "\(text)")
+        // Part 2 trains configs/avnce-demo.yaml, as the command it prints says.
+        let trained = try Checkpoint(path: dir + "/run/checkpoint.safetensors").config
+        let printed = try TrainConfig.load(path: repositoryRoot + "/configs/avnce-demo.yaml",
+                                           overrides: ["corpus=" + dir + "/objects", "cache=" + dir + "/objects-cache", "out=" + dir + "/run",
+                                                       "steps=3", "seed=11"])
+        #expect(trained.json == printed.json)
+        // Part 3: an index of the fresh narrated corpus and the step texts answered.
         #expect(FileManager.default.fileExists(atPath: dir + "/narrated/index/video.milnce.npy"))
-        #expect(r.stdoutText.contains("narration nearby"), "\(r.stdoutText)")
+        #expect(text.contains("step R@1:"), "\(text)")
+        #expect(text.contains("4. What was written"), "\(text)")
+        // Run again into the same folder: refused, nothing overwritten.
+        let again = try run([concordExecutable(), "demo", "--out", dir], environment: ["CONCORD_MODELS": models])
+        #expect(again.status != 0 && again.stderr.contains("not empty"), "\(again.stderr)")
     }
 }

@@ -191,5 +191,18 @@ import Testing
         let small = Synthesizer.stratifiedSplits(count: 16, classes: 8, seed: 0)
         #expect(small.filter { $0 == "test" }.count == 3 && small.filter { $0 == "val" }.count == 2)
         for c in 0..<8 { #expect(small[c] == "train" || small[c + 8] == "train") }
+        // Other shares: half test, no val; each class half and half.
+        let halves = Synthesizer.stratifiedSplits(count: 80, classes: 8, seed: 4, testShare: 0.5, valShare: 0)
+        #expect(halves.filter { $0 == "test" }.count == 40 && !halves.contains("val"))
+        for c in 0..<8 { #expect(stride(from: c, to: 80, by: 8).filter { halves[$0] == "test" }.count == 5, "class \(c)") }
+    }
+
+    @Test func sharesThatLeaveNoTrainingVideosAreRefused() throws {
+        var options = SynthOptions(videos: 8, seed: 0)
+        options.testShare = 0.6
+        options.valShare = 0.4
+        #expect(throws: SynthError.self) {
+            try Synthesizer.run(try Synthesizer.recipe(named: "motions"), options: options, folder: makeTemporaryDirectory("synth-shares"))
+        }
     }
 }

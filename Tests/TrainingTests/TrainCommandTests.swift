@@ -197,7 +197,7 @@ import TestSupport
         #expect(try losses(out).count == 3)
     }
 
-    /// The README's issue-5 commands: a cache made with `configs/avnce-small-clips.yaml` has its
+    /// The issue-5 commands of docs/experiments.md: a cache made with `configs/avnce-small-clips.yaml` has its
     /// 56x56 geometry and trains with that config, and with `configs/avc-small-clips.yaml` from
     /// the avnce run's encoders.
     @Test func theSmallClipConfigPreparesItsCacheAndTrainsFromIt() throws {
