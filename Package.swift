@@ -80,6 +80,6 @@ let package = Package(
         .testTarget(name: "TrainingTests", dependencies: ["Training", "TestSupport", "TensorCore"], exclude: ["Fixtures"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Media", "AudioFeatures", "Corpora", "Text", "TensorCore", "TestSupport"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "TensorCore", "TestSupport"]),
-        .testTarget(name: "CLITests", dependencies: ["TestSupport", "Media", "TensorCore", "Training"]),
+        .testTarget(name: "CLITests", dependencies: ["TestSupport", "Media", "TensorCore", "Training", "Retrieval", "Corpora"]),
     ]
 )

@@ -40,6 +40,10 @@ public struct StepSegment: Codable, Equatable, Sendable {
     public var start: Double
     public var end: Double
     public var text: String
+
+    public init(video: String, start: Double, end: Double, text: String) {
+        (self.video, self.start, self.end, self.text) = (video, start, end, text)
+    }
 }
 
 public enum RetrievalEvaluation {
@@ -125,6 +129,12 @@ public struct StepTextHit: Sendable {
 }
 
 extension RetrievalEvaluation {
+    /// Whether `window`'s centre lies in a segment of its video whose step text is `text`.
+    public static func isMoment(_ window: Segment, of text: String, in segments: [StepSegment]) -> Bool {
+        let centre = (window.start + window.end) / 2
+        return segments.contains { $0.video == window.video && $0.text == text && ($0.start...$0.end).contains(centre) }
+    }
+
     /// Each distinct step text of `segments` as a text query over the video windows of the
     /// searcher's index (text→video space): the best window, and whether its centre lies in a
     /// segment of that text in the same video. The mean of `correct` is the step-level R@1
@@ -132,10 +142,7 @@ extension RetrievalEvaluation {
     public static func stepTextHits(searcher: Searcher, segments: [StepSegment]) throws -> [StepTextHit] {
         let (space, table) = try searcher.space(query: .text, target: .video)
         let windows = try searcher.index.segments(table).all()
-        func centre(_ w: Segment) -> Double { (w.start + w.end) / 2 }
-        func isMoment(_ w: Segment, of text: String) -> Bool {
-            segments.contains { $0.video == w.video && $0.text == text && ($0.start...$0.end).contains(centre(w)) }
-        }
+        func isMoment(_ w: Segment, of text: String) -> Bool { Self.isMoment(w, of: text, in: segments) }
         var texts: [String] = []
         for s in segments where !texts.contains(s.text) { texts.append(s.text) }
         return try texts.map { text in

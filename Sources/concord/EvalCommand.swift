@@ -112,6 +112,14 @@ struct EvalCommand: ParsableCommand {
                     scalars["eval/retrieval/\(direction)/\(name)"] = value
                 }
             }
+            if metrics["text->video"] != nil {
+                // Step level: each distinct step text's best window, a hit anywhere in a segment of that step.
+                let hits = try RetrievalEvaluation.stepTextHits(searcher: try Searcher(index: directory!, checkpoint: checkpoint), segments: segments)
+                let r1 = Double(hits.filter(\.correct).count) / Double(max(hits.count, 1))
+                result["step_texts"] = ["texts": hits.count, "R@1": r1, "chance": hits.map(\.chance).reduce(0, +) / Double(max(hits.count, 1)),
+                                        "design": "each distinct step text against every video window; correct when the best window's centre lies in a segment of that step"]
+                scalars["eval/retrieval/step_texts/R@1"] = r1
+            }
             let encoded = try JSONSerialization.jsonObject(with: JSONEncoder().encode(metrics))
             result.merge(["test_split": testSplit, "segments": segments.count, "results": encoded,
                           "design": "queries and gallery are the step segments of the split; query i's one relevant item is segment i; segment embedding = mean of the index windows (\(embedded.metadata.length) s every \(embedded.metadata.stride) s) centred in it; chance R@10 = 10 / segments"]) { a, _ in a }

@@ -21,7 +21,7 @@ struct ModelsCommand: ParsableCommand {
             note("no released models found (searched: \(folders.isEmpty ? "no models/ folder exists" : folders.joined(separator: ", ")); set CONCORD_MODELS)")
             return
         }
-        if !json { print(pad("name", 26) + pad("objectives", 12) + pad("encoders", 22) + pad("step", 7) + pad("size", 9) + "path") }
+        if !json { print(pad("name", 26) + pad("objectives", 12) + pad("encoders", 34) + pad("step", 7) + pad("size", 9) + "path") }
         for (name, path) in models {
             let checkpoint: Checkpoint
             do { checkpoint = try Checkpoint(path: path) } catch {
@@ -38,7 +38,7 @@ struct ModelsCommand: ParsableCommand {
                                              "encoders": [c.video != nil ? "video" : nil, c.audio != nil ? "audio" : nil, c.text != nil ? "text" : nil].compactMap { $0 }]
                 print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]), as: UTF8.self))
             } else {
-                print(pad(name, 26) + pad(objectives, 12) + pad(encoders.joined(separator: ", "), 22) + pad(String(checkpoint.step), 7)
+                print(pad(name, 26) + pad(objectives, 12) + pad(encoders.joined(separator: ", "), 34) + pad(String(checkpoint.step), 7)
                       + pad(String(format: "%.1f MB", Double(size) / 1e6), 9) + path)
             }
         }

@@ -1,4 +1,6 @@
+import Corpora
 import Foundation
+import Retrieval
 import Testing
 import TestSupport
 
@@ -61,6 +63,12 @@ import TestSupport
             let (r1, r10) = (try #require(m["R@1"] as? Double), try #require(m["R@10"] as? Double))
             #expect(0 <= r1 && r1 <= r10 && r10 <= 1, "\(direction) \(m)")
         }
+        // The step-level figure: one query per distinct step text of the test split.
+        let steps = try #require(result["step_texts"] as? [String: Any])
+        let stepTexts = Set(try RetrievalEvaluation.stepSegments(corpus: Corpus(path: repositoryRoot + "/corpora/narrated-howto"), split: "test").map(\.text))
+        #expect(steps["texts"] as? Int == stepTexts.count)
+        let (r1, chance) = (try #require(steps["R@1"] as? Double), try #require(steps["chance"] as? Double))
+        #expect(0 <= r1 && r1 <= 1 && 0 < chance && chance < 1, "\(steps)")
     }
 
     /// An avnce checkpoint's index holds video and audio tables: a sound finds videos, a clip

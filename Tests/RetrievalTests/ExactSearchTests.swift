@@ -49,6 +49,20 @@ struct RetrievalMetricTests {
         #expect(m.medianRank == 2 && m.meanRank == 2)
     }
 
+    /// A window is a moment of a step when its centre lies in a segment of that step's text in
+    /// its own video (the step-level R@1 of `eval retrieval` and the demo).
+    @Test func aWindowIsAMomentOfAStepByItsCentre() {
+        let segments = [StepSegment(video: "a", start: 2, end: 4, text: "pour the water"),
+                        StepSegment(video: "b", start: 0, end: 3, text: "stir the mixture")]
+        func window(_ video: String, _ start: Double) -> Segment { Segment(video: video, path: video + ".mp4", start: start, end: start + 0.96, modality: "video") }
+        #expect(RetrievalEvaluation.isMoment(window("a", 1.6), of: "pour the water", in: segments))   // centre 2.08
+        #expect(!RetrievalEvaluation.isMoment(window("a", 1.0), of: "pour the water", in: segments))  // centre 1.48: before it
+        #expect(RetrievalEvaluation.isMoment(window("a", 3.52), of: "pour the water", in: segments))  // centre 4.0: its last instant
+        #expect(!RetrievalEvaluation.isMoment(window("a", 2.5), of: "stir the mixture", in: segments))  // another step's text
+        #expect(!RetrievalEvaluation.isMoment(window("b", 1.6), of: "pour the water", in: segments))    // another video
+        #expect(RetrievalEvaluation.isMoment(window("b", 1.6), of: "stir the mixture", in: segments))
+    }
+
     @Test func stepSegmentsComeFromTheAnnotations() throws {
         let corpus = try Corpus(path: repositoryRoot + "/corpora/narrated-howto")
         let segments = try RetrievalEvaluation.stepSegments(corpus: corpus, split: "test")
