@@ -124,7 +124,7 @@ public struct StepTextHit: Sendable {
     public var score: Float
     /// The best window's centre lies in a segment of its video whose step text is the query.
     public var correct: Bool
-    /// Share of all windows of the index that are moments of this step (what a random pick gets).
+    /// Share of the candidate windows that are moments of this step (what a random pick gets).
     public var chance: Double
 }
 
@@ -136,23 +136,32 @@ extension RetrievalEvaluation {
     }
 
     /// Each distinct step text of `segments` as a text query over the video windows of the
-    /// searcher's index (text→video space): the best window, and whether its centre lies in a
+    /// searcher's index (text→video space) that belong to the segments' videos: the best
+    /// window, and whether its centre lies in a
     /// segment of that text in the same video. The mean of `correct` is the step-level R@1
     /// (a hit anywhere in the step counts; `evaluate` instead asks for the one segment).
     public static func stepTextHits(searcher: Searcher, segments: [StepSegment]) throws -> [StepTextHit] {
         let (space, table) = try searcher.space(query: .text, target: .video)
-        let windows = try searcher.index.segments(table).all()
-        func isMoment(_ w: Segment, of text: String) -> Bool { Self.isMoment(w, of: text, in: segments) }
+        let all = try searcher.index.segments(table).all()
+        // Only the windows of the segments' videos compete (an index may hold other splits too).
+        let videos = Set(segments.map(\.video))
+        let rows = all.indices.filter { videos.contains(all[$0].video) }
+        guard !rows.isEmpty else { throw IndexError.noTable("no windows of the segments' videos in the index") }
         var texts: [String] = []
         for s in segments where !texts.contains(s.text) { texts.append(s.text) }
         return try texts.map { text in
             let query = try searcher.embed(text: text, space: space).embedding
-            let best = try searcher.index.withMatrix(table) { base, rows, dim in
-                query.withUnsafeBufferPointer { q in ExactSearch.topK(queries: q.baseAddress!, count: 1, base: base, rows: rows, dimension: dim, k: 1)[0][0] }
+            let (best, score) = try searcher.index.withMatrix(table) { base, _, dim -> (Int, Float) in
+                var best = rows[0], bestScore = -Float.infinity
+                for r in rows {
+                    var dot: Float = 0
+                    for j in 0..<dim { dot += base[r * dim + j] * query[j] }
+                    if dot > bestScore { (best, bestScore) = (r, dot) }
+                }
+                return (best, bestScore)
             }
-            let window = windows[best.row]
-            let chance = Double(windows.filter { isMoment($0, of: text) }.count) / Double(max(windows.count, 1))
-            return StepTextHit(text: text, window: window, score: best.score, correct: isMoment(window, of: text), chance: chance)
+            let chance = Double(rows.filter { isMoment(all[$0], of: text, in: segments) }.count) / Double(rows.count)
+            return StepTextHit(text: text, window: all[best], score: score, correct: isMoment(all[best], of: text, in: segments), chance: chance)
         }
     }
 }
