@@ -49,19 +49,22 @@ let package = Package(
         .target(name: "Synthesis", dependencies: ["Media", "Corpora", "TensorCore"]),
         // Pipeline: samplers, views, augmentation, batches made ahead on background threads.
         .target(name: "Pipeline", dependencies: ["Media", "AudioFeatures", "Corpora", "Text", "TensorCore"]),
-        // Training: configs, the trainer loop, checkpoints, the objectives' views and heads.
-        .target(name: "Training", dependencies: ["Pipeline", "Encoders", "Objectives", "NN", "Corpora", "AudioFeatures", "Media", "Text", "TensorCore",
-                                                 .product(name: "Yams", package: "Yams")]),
+        // Models: the methods (one file each, Methods/) and their registry, configs, the model
+        // (encoders and heads), checkpoints and released weights.
+        .target(name: "Models", dependencies: ["Pipeline", "Encoders", "Objectives", "NN", "Corpora", "AudioFeatures", "Text", "TensorCore",
+                                               .product(name: "Yams", package: "Yams")]),
+        // Training: the trainer loop, metrics and TensorBoard event files.
+        .target(name: "Training", dependencies: ["Models", "Pipeline", "NN", "Corpora", "Media", "Text", "TensorCore"]),
         // Evaluation: frozen features, linear probe, kNN, correspondence accuracy.
-        .target(name: "Evaluation", dependencies: ["Training", "Pipeline", "Encoders", "Objectives", "Corpora", "NN", "TensorCore"]),
+        .target(name: "Evaluation", dependencies: ["Models", "Pipeline", "Encoders", "Objectives", "Corpora", "NN", "TensorCore"]),
         // Retrieval: embedding indexes of a corpus, exact top-k search, moments.
-        .target(name: "Retrieval", dependencies: ["Training", "Pipeline", "Media", "AudioFeatures", "Text", "CBLAS", "TensorCore"]),
+        .target(name: "Retrieval", dependencies: ["Models", "Pipeline", "Media", "AudioFeatures", "Text", "CBLAS", "TensorCore"]),
         // Benchmarks: the reference workloads and their peers.
         .target(name: "Benchmarks", dependencies: ["Media", "AudioFeatures", "TensorCore", "NN", "Encoders", "Objectives", "Retrieval"]),
         .executableTarget(
             name: "concord",
             dependencies: [
-                "Media", "AudioFeatures", "Corpora", "Synthesis", "Benchmarks", "TensorCore", "NN", "Pipeline", "Training", "Evaluation",
+                "Media", "AudioFeatures", "Corpora", "Synthesis", "Benchmarks", "TensorCore", "NN", "Pipeline", "Models", "Training", "Evaluation",
                 "Retrieval", "Text",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
@@ -77,9 +80,10 @@ let package = Package(
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "TextTests", dependencies: ["Text"]),
         .testTarget(name: "RetrievalTests", dependencies: ["Retrieval", "Corpora", "TensorCore", "TestSupport"]),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "TestSupport", "TensorCore"], exclude: ["Fixtures"]),
+        .testTarget(name: "ModelsTests", dependencies: ["Models", "Pipeline", "Corpora", "TestSupport", "TensorCore"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Models", "TestSupport", "TensorCore"], exclude: ["Fixtures"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Media", "AudioFeatures", "Corpora", "Text", "TensorCore", "TestSupport"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "TensorCore", "TestSupport"]),
-        .testTarget(name: "CLITests", dependencies: ["TestSupport", "Media", "TensorCore", "Training", "Retrieval", "Corpora"]),
+        .testTarget(name: "CLITests", dependencies: ["TestSupport", "Media", "TensorCore", "Models", "Training", "Retrieval", "Corpora"]),
     ]
 )

@@ -3,7 +3,7 @@ import Foundation
 import NN
 import Pipeline
 import TensorCore
-import Training
+import Models
 
 /// Top-1 accuracy of a logistic-regression probe (`eval linear`): features standardised with
 /// the training split's mean and std, one linear layer, softmax cross-entropy with a small

@@ -4,7 +4,7 @@ import Foundation
 import Objectives
 import Pipeline
 import TensorCore
-import Training
+import Models
 
 /// `eval avc`: correspondence accuracy on balanced held-out pairs. For each video of the split
 /// and each of `clips` uniformly spaced times: the clip with its own audio (label 1) and the
@@ -14,7 +14,7 @@ import Training
 /// the timing can reject them.
 public func correspondenceAccuracy(model: TrainModel, corpus: Corpus, split: String, clips: Int, geometry: ClipGeometry,
                                    label: String = "class", seed: UInt64 = 0) throws -> CorrespondenceResult {
-    guard let head = model.heads.items.first(where: { $0.0 == "avc" })?.1 as? AVCHead, model.video != nil, model.audio != nil else {
+    guard let (_, head) = model.objective(AVC.self), model.video != nil, model.audio != nil else {
         throw EvaluationError.missing("the checkpoint has no avc head (train with the avc objective)")
     }
     let (videos, problems) = SampledVideo.load(corpus: corpus, split: split, needs: [.video, .audio], geometry: geometry)
@@ -55,8 +55,8 @@ public func correspondenceAccuracy(model: TrainModel, corpus: Corpus, split: Str
             }
         }
         let logits = Autograd.withoutGradients {
-            head(video: model.video!(Tensor(shape: [labels.count] + loader.clipShape(.video), data: frames)),
-                 audio: model.audio!(Tensor(shape: [labels.count] + loader.clipShape(.audio), data: audio)))
+            head(video: model.encode(.video, Tensor(shape: [labels.count] + loader.clipShape(.video), data: frames)),
+                 audio: model.encode(.audio, Tensor(shape: [labels.count] + loader.clipShape(.audio), data: audio)))
         }
         for (predicted, (truth, same)) in zip(logits.argmax(axis: 1), zip(labels, sameLabel)) {
             counts[truth] += 1

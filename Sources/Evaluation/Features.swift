@@ -2,7 +2,7 @@ import Corpora
 import Foundation
 import Pipeline
 import TensorCore
-import Training
+import Models
 
 /// Frozen features of whole videos (`docs/methods.md`, "Evaluation protocols"): a video's feature is the mean of its
 /// encoder's embeddings of `clips` uniformly spaced clips, centre-cropped, unaugmented.
@@ -59,7 +59,7 @@ public struct VideoFeatures {
             let x = Tensor(shape: [starts.count] + shape, data: values)
             for (m, model) in models.enumerated() {
                 let embedding = Autograd.withoutGradients {
-                    (modality == .video ? model.video!(x) : model.audio!(x)).mean(axes: [0])
+                    model.encode(modality, x).mean(axes: [0])
                 }
                 features[m].ids.append(video.id)
                 features[m].labels.append(video.labels[labelKey]!)

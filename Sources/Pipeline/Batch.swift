@@ -1,19 +1,28 @@
 import Foundation
 import TensorCore
 
-/// A batch: named streams of tensors (`video: [B·views, 3, T, H, W]`, `audio: [B·views, 1, 96, 64]`,
-/// example-major: view j of example i at row i·views + j), avc's labels and where each example came from.
+/// A batch: a stream of tensors per modality (`video: [B·views, 3, T, H, W]`,
+/// `audio: [B·views, 1, 96, 64]`, `text: [B·views, tokens]`; example-major: view j of example i
+/// at row i·views + j) and each example's plan: its video, clip times and where each view was
+/// read (a method derives its labels from them, e.g. avc's "all views of one video").
 public struct Batch: @unchecked Sendable {
     public var step: Int
-    public var streams: [String: Tensor]
-    public var corresponds: [Int]
-    public var videos: [Int]
-    public var starts: [[Double]]
+    public var streams: [Modality: Tensor]
+    public var examples: [ExamplePlan]
     /// Wall time the loader spent making this batch.
     public var loadSeconds: Double
 
-    public init(step: Int, streams: [String: Tensor], corresponds: [Int], videos: [Int], starts: [[Double]], loadSeconds: Double) {
-        (self.step, self.streams, self.corresponds, self.videos, self.starts, self.loadSeconds) = (step, streams, corresponds, videos, starts, loadSeconds)
+    public init(step: Int, streams: [Modality: Tensor], examples: [ExamplePlan], loadSeconds: Double) {
+        (self.step, self.streams, self.examples, self.loadSeconds) = (step, streams, examples, loadSeconds)
+    }
+
+    /// Each example's anchor video.
+    public var videos: [Int] { examples.map(\.video) }
+
+    /// The stream of a modality the batch's spec asked for.
+    public func stream(_ modality: Modality) -> Tensor {
+        guard let t = streams[modality] else { preconditionFailure("Batch: no \(modality.rawValue) stream (the spec asked for none)") }
+        return t
     }
 
     /// For each example, the next example (cyclically) whose clip is of another video, or nil
@@ -110,16 +119,14 @@ public final class BatchStream: @unchecked Sendable {
         for m in Modality.allCases where !spec.views(of: m).isEmpty {
             buffers[m] = [Float](repeating: 0, count: batchSize * spec.views(of: m).count * loader.clipShape(m).reduce(1, *))
         }
-        var corresponds: [Int] = [], videos: [Int] = [], starts: [[Double]] = []
+        var examples: [ExamplePlan] = []
         for i in 0..<batchSize {
             var attempt = 0
             while true {
                 let plan = sampler.plan(batch: step, index: i, size: batchSize, attempt: attempt)
                 do {
                     try load(plan, example: i, into: &buffers)
-                    corresponds.append(plan.corresponds)
-                    videos.append(plan.video)
-                    starts.append(plan.starts)
+                    examples.append(plan)
                     break
                 } catch let e as ViewLoadError {
                     let badCount = report(e)
@@ -130,12 +137,12 @@ public final class BatchStream: @unchecked Sendable {
                 }
             }
         }
-        var streams: [String: Tensor] = [:]
+        var streams: [Modality: Tensor] = [:]
         for (m, values) in buffers {
             let rows = batchSize * spec.views(of: m).count
-            streams[m.rawValue] = Tensor(shape: [rows] + loader.clipShape(m), data: values)
+            streams[m] = Tensor(shape: [rows] + loader.clipShape(m), data: values)
         }
-        return Batch(step: step, streams: streams, corresponds: corresponds, videos: videos, starts: starts,
+        return Batch(step: step, streams: streams, examples: examples,
                      loadSeconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
     }
 

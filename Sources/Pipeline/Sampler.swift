@@ -89,6 +89,10 @@ extension SampledVideo {
 public struct ViewPlan: Sendable {
     public var video: Int
     public var start: Double
+    /// Seconds this view was moved from its clip time (a hard synchronisation negative); 0 otherwise.
+    public var shift: Double = 0
+
+    public init(video: Int, start: Double, shift: Double = 0) { (self.video, self.start, self.shift) = (video, start, shift) }
 }
 
 /// One example's plan: its anchor video, clip times, and where each view is read.
@@ -96,10 +100,17 @@ public struct ExamplePlan: Sendable {
     public var video: Int
     public var starts: [Double]
     public var views: [ViewPlan]
-    /// 1 when every view comes from the anchor video (avc's label), else 0.
-    public var corresponds: Int
     /// Seed of this example's augmentation draws.
     public var seed: UInt64
+
+    public init(video: Int, starts: [Double], views: [ViewPlan], seed: UInt64) {
+        (self.video, self.starts, self.views, self.seed) = (video, starts, views, seed)
+    }
+
+    /// Every view comes from the anchor video (avc's positive pairs).
+    public var allFromAnchor: Bool { views.allSatisfy { $0.video == video } }
+    /// Every view comes from the anchor video at its own clip time (synchronisation's positives).
+    public var inSync: Bool { views.allSatisfy { $0.video == video && $0.shift == 0 } }
 }
 
 /// Draws examples deterministically: the plan of example `i` of batch `b` depends only on
@@ -135,17 +146,37 @@ public struct ClipSampler: Sendable {
         var rng = SeededRandom(seed: Self.mix(seed, UInt64(batch), UInt64(index), UInt64(attempt)))
         let v = attempt == 0 ? anchor(batch * size + index) : Int(rng.next() % UInt64(videos.count))
         let starts = clipStarts(videos[v].duration, &rng)
-        var corresponds = 1
         let views = spec.views.map { request -> ViewPlan in
-            if request.otherVideoProbability > 0 && videos.count > 1 && rng.chance(request.otherVideoProbability) {
-                corresponds = 0
+            func otherVideo() -> ViewPlan {
                 var other = Int(rng.next() % UInt64(videos.count - 1))
                 if other >= v { other += 1 }
                 return ViewPlan(video: other, start: rng.uniform(0, lastStart(videos[other].duration)))
             }
+            if let shift = request.shift, batch >= shift.fromBatch {
+                // One draw decides: shifted (hard), another video (easy) or in sync.
+                let u = rng.unit()
+                if u < shift.probability, let moved = shifted(starts[request.clip], by: shift, video: v, &rng) {
+                    return ViewPlan(video: v, start: moved, shift: moved - starts[request.clip])
+                }
+                if u < request.otherVideoProbability && videos.count > 1 { return otherVideo() }
+                return ViewPlan(video: v, start: starts[request.clip])
+            }
+            if request.otherVideoProbability > 0 && videos.count > 1 && rng.chance(request.otherVideoProbability) {
+                return otherVideo()
+            }
             return ViewPlan(video: v, start: starts[request.clip])
         }
-        return ExamplePlan(video: v, starts: starts, views: views, corresponds: corresponds, seed: rng.next())
+        return ExamplePlan(video: v, starts: starts, views: views, seed: rng.next())
+    }
+
+    /// `start` moved by a drawn ±[minimum, maximum] seconds within the video (the other sign
+    /// when the drawn one leaves it); nil when the video is too short for either.
+    func shifted(_ start: Double, by shift: TimeShift, video v: Int, _ rng: inout SeededRandom) -> Double? {
+        let size = rng.uniform(shift.minimum, shift.maximum)
+        let sign: Double = rng.chance(0.5) ? 1 : -1
+        let last = lastStart(videos[v].duration)
+        for s in [sign, -sign] where (0...last).contains(start + s * size) { return start + s * size }
+        return nil
     }
 
     /// The latest start of a whole clip (frames and audio) in a video of `duration` seconds.

@@ -32,12 +32,17 @@ public struct ViewRequest: Codable, Equatable, Sendable {
     /// Which of the example's clip times (0 ..< timing.clips).
     public var clip: Int
     /// The probability that this view comes from another video at a random time (avc's
-    /// negatives); the example then records `corresponds = 0`.
+    /// negatives); the view's plan then names the other video.
     public var otherVideoProbability: Double
     /// Text views: which narration, by nearness to the clip's centre (0 = the nearest), among
     /// those within `window` seconds of it.
     public var nearest: Int = 0
     public var window: Double = 5
+    /// A hard negative for synchronisation: with `shift.probability` (from batch
+    /// `shift.fromBatch` on) the view is read from the anchor video at its clip time moved by a
+    /// drawn offset; those examples are taken from the share `otherVideoProbability` would
+    /// otherwise take from other videos.
+    public var shift: TimeShift? = nil
 
     public init(_ modality: Modality, clip: Int = 0, otherVideoProbability: Double = 0) {
         self.modality = modality
@@ -50,6 +55,22 @@ public struct ViewRequest: Codable, Equatable, Sendable {
         var r = ViewRequest(.text, clip: clip)
         (r.nearest, r.window) = (nearest, window)
         return r
+    }
+}
+
+/// How a view's time is moved for a hard synchronisation negative: by ±[minimum, maximum]
+/// seconds (sign and size uniform), kept inside the video.
+public struct TimeShift: Codable, Equatable, Sendable {
+    /// The share of examples shifted (of all examples, once `fromBatch` is reached).
+    public var probability: Double
+    public var minimum: Double
+    public var maximum: Double
+    /// Batches before this one draw no shifted views (a curriculum: easy negatives first).
+    public var fromBatch: Int
+
+    public init(probability: Double, minimum: Double, maximum: Double, fromBatch: Int = 0) {
+        precondition(minimum > 0 && maximum >= minimum, "TimeShift: need 0 < minimum ≤ maximum")
+        (self.probability, self.minimum, self.maximum, self.fromBatch) = (probability, minimum, maximum, fromBatch)
     }
 }
 

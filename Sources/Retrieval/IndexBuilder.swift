@@ -4,7 +4,7 @@ import Media
 import Pipeline
 import TensorCore
 import Text
-import Training
+import Models
 
 /// Builds an embedding index (`concord embed`): every video in sliding windows for each
 /// modality of each joint space of the checkpoint, and its narration lines. The index is saved

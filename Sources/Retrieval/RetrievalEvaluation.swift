@@ -3,7 +3,7 @@ import Foundation
 import Pipeline
 import TensorCore
 import Text
-import Training
+import Models
 
 /// Recall at 1/5/10 and the median and mean rank of the one relevant item of each query.
 public struct RankMetrics: Codable, Equatable, Sendable {

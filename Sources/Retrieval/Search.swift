@@ -3,7 +3,7 @@ import Media
 import Pipeline
 import TensorCore
 import Text
-import Training
+import Models
 
 /// One answer of a search: a stretch of a video (adjacent windows merged) or a narration line.
 public struct Moment: Codable, Equatable, Sendable {

@@ -1,4 +1,5 @@
 import Foundation
+import Models
 
 /// TensorBoard event files: scalars a run logs (`events.out.tfevents.<time>.<host>` in its
 /// `out` folder), written and read without TensorFlow.

@@ -1,5 +1,6 @@
 import Corpora
 import Foundation
+import Models
 import Media
 import NN
 import Pipeline
@@ -69,7 +70,8 @@ public enum TrainingError: Error, CustomStringConvertible {
 public final class Trainer {
     public let config: TrainConfig
     public let model: TrainModel
-    let objectives: [(name: String, weight: Float, objective: TrainingObjective)]
+    /// Each objective's name and weight, in the order of `model.objectives`.
+    let weights: [(name: String, weight: Float)]
     /// The examples every objective needs, merged.
     let spec: ExampleSpec
     let optimizer: Optimizer
@@ -80,9 +82,12 @@ public final class Trainer {
 
     public init(config: TrainConfig) throws {
         self.config = config
-        objectives = config.objectives.map { ($0.name, $0.weight, objective(for: $0)) }
+        weights = config.objectives.map { ($0.name, $0.weight) }
+        let methods = try config.objectives.map { o in
+            do { return (o.name, try MethodRegistry.make(o.name, options: o.options)) } catch { throw ConfigError.invalid("config", "\(error)") }
+        }
         // Objectives that cannot share batches are refused before any checkpoint or corpus is read.
-        spec = try Self.mergedSpec(objectives)
+        spec = try Self.mergedSpec(methods)
         model = try TrainModel(config: config, vocabulary: spec.views.contains { $0.modality == .text } ? try Self.vocabulary(config) : nil)
         let o = config.optimizer
         switch o.name {
@@ -108,10 +113,10 @@ public final class Trainer {
     }
 
     /// The examples every objective needs, merged.
-    static func mergedSpec(_ objectives: [(name: String, weight: Float, objective: TrainingObjective)]) throws -> ExampleSpec {
-        var spec = objectives[0].objective.spec
+    static func mergedSpec(_ objectives: [(name: String, method: any MethodInstance)]) throws -> ExampleSpec {
+        var spec = objectives[0].method.spec
         for o in objectives.dropFirst() {
-            guard let m = spec.merged(with: o.objective.spec) else {
+            guard let m = spec.merged(with: o.method.spec) else {
                 throw ConfigError.invalid("config", "objectives \(objectives.map(\.name)) ask for clips at different times and cannot share batches")
             }
             spec = m
@@ -120,7 +125,7 @@ public final class Trainer {
         // milnce takes the first it asks for), so the merged batch must hold the same ones.
         for o in objectives {
             for m in [Modality.video, .audio] {
-                let own = o.objective.spec.views.filter { $0.modality == m }
+                let own = o.method.spec.views.filter { $0.modality == m }
                 guard own.isEmpty || own == spec.views.filter({ $0.modality == m }) else {
                     var why = "objectives \(objectives.map(\.name)) ask for different \(m.rawValue) views and cannot share batches"
                     if objectives.contains(where: { $0.name == "avc" }) { why += " (avc with negatives_from: batch shares avnce's)" }
@@ -195,7 +200,7 @@ public final class Trainer {
         case "strong": .strong
         case "light": .light
         case "none": .none
-        default: objectives[0].objective.videoAugmentation
+        default: model.objectives[0].objective.videoAugmentation
         }
         let loader = ClipLoader(videos: videos, geometry: config.clip, video: videoAugmentation,
                                 audio: config.augment.audio == "none" ? .none : .standard, cache: cache, vocabulary: model.vocabulary)
@@ -226,16 +231,16 @@ public final class Trainer {
             let encodings = Encodings(model: model, batch: batch)
             var total: Tensor? = nil
             var losses: [String: Double] = [:], metrics: [String: Double] = [:]
-            for (i, o) in objectives.enumerated() {
-                let (loss, m) = o.objective.loss(encodings, head: model.heads.items[i].1, batch: batch)
+            for (o, w) in zip(model.objectives, weights) {
+                let (loss, m) = o.objective.loss(encodings, batch: batch)
                 let value = loss.item
                 guard value.isFinite else {
-                    throw TrainingError.nonFinite(step: step + 1, objective: o.name, value: value,
+                    throw TrainingError.nonFinite(step: step + 1, objective: w.name, value: value,
                                                   checkpoint: FileManager.default.fileExists(atPath: checkpointPath) ? checkpointPath : nil)
                 }
-                losses[o.name] = Double(value)
+                losses[w.name] = Double(value)
                 metrics.merge(m) { a, _ in a }
-                total = total.map { $0 + loss * o.weight } ?? loss * o.weight
+                total = total.map { $0 + loss * w.weight } ?? loss * w.weight
             }
             Profiler.charge("forward (between operations)")
             total!.backward()
@@ -244,7 +249,7 @@ public final class Trainer {
                 optimizer.step()
             }
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
-            let clips = (batch.streams["video"] ?? batch.streams["audio"]!).shape[0]  // video clips (audio windows without video)
+            let clips = (batch.streams[.video] ?? batch.stream(.audio)).shape[0]  // video clips (audio windows without video)
             let entry = StepMetrics(step: step + 1, loss: Double(total!.item), losses: losses, metrics: metrics,
                                     lr: Double(optimizer.learningRate), clipsPerSecond: Double(clips) / seconds,
                                     dataWait: waited / seconds, seconds: seconds)

@@ -6,6 +6,7 @@ import Pipeline
 import Retrieval
 import Synthesis
 import TensorCore
+import Models
 import Training
 
 struct DemoCommand: ParsableCommand {
@@ -48,9 +49,9 @@ struct DemoCommand: ParsableCommand {
     static let encoderModel = "avc-sounding-objects"
 
     /// Part 2's run: `configs/avnce-demo.yaml` on `corpus`.
-    static func fromScratchConfig(corpus: String, steps: Int, seed: UInt64) -> TrainConfig {
-        var config = TrainConfig(corpus: corpus, objectives: [TrainConfig.Objective(name: "avnce")])
-        config.objectives[0].temperature = 0.07
+    static func fromScratchConfig(corpus: String, steps: Int, seed: UInt64) throws -> TrainConfig {
+        let avnce = try MethodRegistry.resolve("avnce", options: ["temperature": .number(0.07)])
+        var config = TrainConfig(corpus: corpus, objectives: [TrainConfig.Objective(name: "avnce", options: avnce)])
         config.clip.shortSide = 40
         config.clip.size = 32
         config.video = TrainConfig.Encoder(preset: "r2plus1d-tiny", width: 8)
@@ -179,7 +180,7 @@ struct DemoCommand: ParsableCommand {
         let run = (folder as NSString).appendingPathComponent("run")
         print("\n2. Training from scratch: avnce on the \(2 * testVideos) training videos, \(trainSteps) steps")
         // NOTE: the settings of configs/avnce-demo.yaml (a test checks that the two agree).
-        var config = Self.fromScratchConfig(corpus: corpus, steps: trainSteps, seed: seed)
+        var config = try Self.fromScratchConfig(corpus: corpus, steps: trainSteps, seed: seed)
         config.out = run
         config.cache = cache
         print("   concord prepare \(corpus) --config configs/avnce-demo.yaml --split train --out \(cache)")

@@ -5,6 +5,7 @@ import Evaluation
 import Foundation
 import Pipeline
 import TensorCore
+import Models
 import Training
 
 struct EvalCommand: ParsableCommand {

@@ -2,6 +2,7 @@ import ArgumentParser
 import Corpora
 import Foundation
 import Pipeline
+import Models
 import Training
 
 struct PrepareCommand: ParsableCommand {

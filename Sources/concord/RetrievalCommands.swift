@@ -4,6 +4,7 @@ import Foundation
 import Media
 import Pipeline
 import Retrieval
+import Models
 import Training
 
 struct EmbedCommand: ParsableCommand {

@@ -1,6 +1,8 @@
 import ArgumentParser
+import Corpora
 import Foundation
 import TensorCore
+import Models
 import Training
 
 struct TrainCommand: ParsableCommand {
@@ -8,14 +10,35 @@ struct TrainCommand: ParsableCommand {
         commandName: "train",
         abstract: "Train encoders on a corpus with one or more self-supervised objectives.",
         discussion: """
-        The config (YAML) names the corpus, the objectives (avnce, avc, milnce, nce, rho-simclr) with \
-        weights, the encoders, the optimizer and schedule, the batch size, steps and seed; any key can be \
+        The config (YAML) names the corpus, the objectives (methods, below) with their \
+        weights and options, the encoders, the optimizer and schedule, the batch size, steps and seed; any key can be \
         overridden as key.sub=value (objectives.0.temperature=0.1, optimizer.lr=0.05, steps=500; \
         init_from=NAME takes a released model). The run writes OUT/metrics.jsonl (one JSON object a step), \
         TensorBoard event files (tensorboard --logdir OUT) and OUT/checkpoint.safetensors (atomically, \
         every checkpoint_every steps, at the end, and on Ctrl-C). --resume continues from that checkpoint \
         with the same batches an uninterrupted run would have seen. Examples: configs/*.yaml.
-        """)
+
+        Methods (objectives.N.name) and their options with defaults (docs/methods.md):
+        """ + methodList)
+
+    /// The registry's methods, one paragraph each: name, summary, options and defaults.
+    static var methodList: String {
+        MethodRegistry.all.map { m in
+            let options = m.defaults.keys.sorted().map { "\($0): \(describe(m.defaults[$0]!))" }.joined(separator: ", ")
+            return "  \(m.name): \(m.summary)\n      \(options)"
+        }.joined(separator: "\n")
+    }
+
+    static func describe(_ v: JSONValue) -> String {
+        switch v {
+        case .null: "null"
+        case .bool(let b): String(b)
+        case .number(let n): n == n.rounded() && abs(n) < 1e15 ? String(Int(n)) : String(Float(n))
+        case .string(let s): s
+        case .array(let a): "[" + a.map(describe).joined(separator: ", ") + "]"
+        case .object: "{…}"
+        }
+    }
 
     @Option(help: "The YAML config.")
     var config: String?

@@ -3,6 +3,7 @@ import Media
 import TensorCore
 import TestSupport
 import Testing
+import Models
 import Training
 
 /// The `concord` executable as a user runs it.

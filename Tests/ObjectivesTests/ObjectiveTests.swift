@@ -62,6 +62,19 @@ import Testing
         #expect(abs(MILNCE()(video: video, text: text).item - MILNCE()(video: video, text: swapped).item) < 1e-5)
     }
 
+    /// AVTS's margin loss against PyTorch: pulls for in-sync pairs, pushes only for negatives
+    /// closer than the margin (rows 5 and 7 of the fixture lie beyond it: no gradient).
+    @Test func contrastiveMarginLoss() throws {
+        let labels = try #require(Self.fixtures.tensor("margin.labels")).data.map { Int($0) }
+        try check("margin") { ContrastiveMarginLoss()(video: $0[0], audio: $0[1], inSync: labels) }
+        let grad = try #require(Self.fixtures.tensor("margin.grad0"))
+        for row in [5, 7] { #expect(grad.data[(row * 16)..<(row * 16 + 16)].allSatisfy { $0 == 0 }) }
+        // Two pairs by hand: in sync at distance 0.6 costs 0.36; a negative at 0.6 costs (0.99 − 0.6)².
+        let v = Tensor(shape: [2, 1], data: [0, 0]), a = Tensor(shape: [2, 1], data: [0.6, 0.6])
+        #expect(abs(Double(ContrastiveMarginLoss()(video: v, audio: a, inSync: [1, 0]).item) - (0.36 + 0.39 * 0.39) / 2) < 1e-6)
+        #expect(ContrastiveMarginLoss().accuracy(video: v, audio: a, inSync: [1, 0]) == 0.5)  // 0.6 > η/2: both called negative
+    }
+
     @Test func correspondence() {
         let logits = Tensor(shape: [3, 2], data: [2, -1, 0.5, 1, -3, 3])
         let loss = CorrespondenceLoss()

@@ -81,15 +81,39 @@ struct PipelineTests {
         let spec = ExampleSpec(views: [ViewRequest(.video), ViewRequest(.audio, otherVideoProbability: 0.5)])
         let sampler = ClipSampler(videos: videos, spec: spec, geometry: .default, seed: 1)
         let plans = (0..<400).map { sampler.plan(batch: $0 / 8, index: $0 % 8, size: 8) }
-        let negatives = plans.filter { $0.corresponds == 0 }
+        let negatives = plans.filter { !$0.allFromAnchor }
         #expect(abs(Double(negatives.count) / 400 - 0.5) < 0.08)
-        #expect(negatives.allSatisfy { $0.views[1].video != $0.video } && plans.filter { $0.corresponds == 1 }.allSatisfy { $0.views[1].video == $0.video })
+        #expect(negatives.allSatisfy { $0.views[1].video != $0.video } && plans.filter { $0.allFromAnchor }.allSatisfy { $0.views[1].video == $0.video })
+    }
+
+    /// avsync's hard negatives: from the curriculum's end on, about `probability` of the
+    /// examples read the anchor's audio moved by ±[minimum, maximum] inside the video, and
+    /// the rest of the negative share comes from other videos; before it, none is shifted.
+    @Test func shiftedViewsFollowTheCurriculumAndStayInTheVideo() throws {
+        let videos = try videos()
+        var audio = ViewRequest(.audio, otherVideoProbability: 0.5)
+        audio.shift = TimeShift(probability: 0.25, minimum: 0.5, maximum: 2.0, fromBatch: 10)
+        let sampler = ClipSampler(videos: videos, spec: ExampleSpec(views: [ViewRequest(.video), audio]), geometry: .default, seed: 3)
+        let early = (0..<80).map { sampler.plan(batch: $0 / 8, index: $0 % 8, size: 8) }
+        #expect(early.allSatisfy { $0.views[1].shift == 0 })
+        let late = (0..<800).map { sampler.plan(batch: 10 + $0 / 8, index: $0 % 8, size: 8) }
+        let shifted = late.filter { $0.views[1].shift != 0 }, other = late.filter { !$0.allFromAnchor }
+        #expect(abs(Double(shifted.count) / 800 - 0.25) < 0.05, "\(shifted.count) shifted")
+        #expect(abs(Double(other.count) / 800 - 0.25) < 0.05, "\(other.count) from other videos")
+        for p in shifted {
+            let s = p.views[1]
+            #expect(s.video == p.video && (0.5...2.0).contains(abs(s.shift)) && abs(s.start - s.shift - p.starts[0]) < 1e-9)
+            #expect(s.start >= 0 && s.start + 0.96 <= videos[p.video].duration)
+            #expect(!p.inSync && p.allFromAnchor)
+        }
+        #expect(shifted.contains { $0.views[1].shift > 0 } && shifted.contains { $0.views[1].shift < 0 })
+        #expect(late.filter(\.inSync).count == 800 - shifted.count - other.count)
     }
 
     /// avc's in-batch negatives: each example's partner is the next one of another video.
     @Test func inBatchPartnersAreTheNextExampleOfAnotherVideo() {
         func partners(_ videos: [Int]) -> [Int?] {
-            Batch(step: 0, streams: [:], corresponds: [], videos: videos, starts: [], loadSeconds: 0).otherVideoPartners
+            Batch(step: 0, streams: [:], examples: videos.map { ExamplePlan(video: $0, starts: [0], views: [], seed: 0) }, loadSeconds: 0).otherVideoPartners
         }
         #expect(partners([4, 7, 2]) == [1, 2, 0])
         #expect(partners([4, 4, 7, 4]) == [2, 2, 3, 2])

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import TestSupport
+import Models
 import Training
 
 /// TensorBoard event files: the record framing and checksums, the reader's view of restarts,

@@ -1,7 +1,7 @@
 """PyTorch reference numbers for Concord's objectives (Tests/ObjectivesTests).
 
 usage: python make_fixtures.py     (writes objectives.safetensors here)
-Made with torch 2.11.0, seed 0. Each case stores its inputs, the loss and the gradients of
+Made with torch 2.11.0 (the margin case with 2.13.0, which reproduces the others bit for bit), seed 0. Each case stores its inputs, the loss and the gradients of
 the loss with respect to the inputs. The multi-clip loss is written from its formula (SupCon-style
 average over the positives); with rho = 2 it is checked against SimCLR's NT-Xent as written in
 the SimCLR reference code.
@@ -88,5 +88,21 @@ def milnce(video, text):
 # Added later, after the cases above so their random values stay as they were.
 case("milnce", milnce, torch.randn(5, 12), torch.randn(20, 12))  # B = 5 clips, K = 4 narrations each
 case("nce", milnce, torch.randn(6, 12), torch.randn(6, 12))      # K = 1: the single-positive baseline
+
+
+def margin_loss(video, audio, y, eta=0.99):
+    # AVTS (Korbar et al. 2018), eq. 2: y·d² + (1 − y)·max(η − d, 0)², d the L2 distance.
+    d2 = ((video - audio) ** 2).sum(dim=1)
+    d = torch.sqrt(d2 + 1e-12)
+    return (y * d2 + (1 - y) * torch.clamp(eta - d, min=0) ** 2).mean()
+
+
+# Rows 0-3: audio near its clip (d below the margin, so negatives among them are pushed);
+# rows 4-7: unrelated (d about 1.4, beyond the margin: no push).
+mv = F.normalize(torch.randn(8, 16), dim=1)
+ma = F.normalize(torch.cat([mv[:4] + 0.25 * torch.randn(4, 16), torch.randn(4, 16)]), dim=1)
+my = torch.tensor([1.0, 0, 1, 0, 1, 0, 1, 0])
+case("margin", lambda v, a: margin_loss(v, a, my), mv, ma)
+out["margin.labels"] = my
 save_file({k: v.contiguous() for k, v in out.items()}, os.path.join(HERE, "objectives.safetensors"))
 print(sorted(out))

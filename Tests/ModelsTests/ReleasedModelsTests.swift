@@ -2,7 +2,7 @@ import Foundation
 import TensorCore
 import Testing
 import TestSupport
-import Training
+import Models
 
 /// Released models: export (optimizer state dropped, float16 storage widened on load), lookup
 /// by name, and the commands that take `--checkpoint NAME`.

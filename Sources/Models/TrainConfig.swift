@@ -1,3 +1,4 @@
+import Corpora
 import Foundation
 import Pipeline
 import Yams
@@ -5,32 +6,51 @@ import Yams
 /// A training run's configuration (`concord train --config FILE.yaml key.sub=value …`).
 /// Keys are snake_case in YAML; every field has a default except `corpus` and `objectives`.
 public struct TrainConfig: Codable, Equatable, Sendable {
+    /// One entry of `objectives`: a method by name, its weight in the total loss, and the
+    /// method's own options (`MethodRegistry`; after loading, every default filled in).
     public struct Objective: Codable, Equatable, Sendable {
-        /// `avnce`, `avc` or `rho-simclr`.
+        /// A registered method (`MethodRegistry.names`).
         public var name: String
         public var weight: Float = 1
-        /// InfoNCE temperature (default per objective: 0.07, rho-simclr 0.1).
-        public var temperature: Float?
-        /// rho-simclr: clips per video (1 = two augmentations of one clip).
-        public var rho: Int = 2
-        /// avnce: the localisation variant (max over the 7x7 locations).
-        public var localize: Bool = false
-        /// avc: the share of pairs whose audio comes from another video.
-        public var negatives: Double = 0.5
-        /// avc: where a negative pair's audio comes from: `other-videos` (an extra audio view
-        /// of another video at a random time, `negatives` of the pairs) or `batch` (each clip is
-        /// paired once with its own audio and once with the next example's: no extra view, so
-        /// avc can share batches with avnce).
-        public var negativesFrom: String = "other-videos"
-        /// milnce: narrations per clip, the nearest to its centre (nce: always 1).
-        public var candidates: Int = 4
-        /// milnce/nce: narrations are taken within this many seconds of the clip's centre.
-        public var window: Double = 5
-        /// milnce/nce: score L2-normalised embeddings divided by the temperature (true), or
-        /// raw dot products as the paper does (false; the temperature still divides).
-        public var normalize: Bool = true
+        /// The method's keys, snake_case, as in the YAML entry.
+        public var options: [String: JSONValue] = [:]
 
-        public init(name: String) { self.name = name }
+        public init(name: String, weight: Float = 1, options: [String: JSONValue] = [:]) {
+            (self.name, self.weight, self.options) = (name, weight, options)
+        }
+
+        struct Key: CodingKey {
+            var stringValue: String
+            var intValue: Int? { nil }
+            init(stringValue: String) { self.stringValue = stringValue }
+            init?(intValue: Int) { nil }
+        }
+
+        // NOTE: decoded with `.convertFromSnakeCase`, the keys arrive camelCased; options are
+        // kept snake_case (as the methods' own decoders and the docs spell them).
+        public init(from decoder: Swift.Decoder) throws {
+            let c = try decoder.container(keyedBy: Key.self)
+            name = try c.decode(String.self, forKey: Key(stringValue: "name"))
+            weight = try c.decodeIfPresent(Float.self, forKey: Key(stringValue: "weight")) ?? 1
+            for key in c.allKeys where !["name", "weight"].contains(key.stringValue) {
+                options[Self.snakeCased(key.stringValue)] = try c.decode(JSONValue.self, forKey: key)
+            }
+        }
+
+        public func encode(to encoder: Swift.Encoder) throws {
+            var c = encoder.container(keyedBy: Key.self)
+            try c.encode(name, forKey: Key(stringValue: "name"))
+            try c.encode(weight, forKey: Key(stringValue: "weight"))
+            for (k, v) in options { try c.encode(v, forKey: Key(stringValue: k)) }
+        }
+
+        static func snakeCased(_ key: String) -> String {
+            var out = ""
+            for ch in key {
+                if ch.isUppercase { out += "_" + ch.lowercased() } else { out.append(ch) }
+            }
+            return out
+        }
     }
 
     public struct Encoder: Codable, Equatable, Sendable {
@@ -160,9 +180,6 @@ public struct TrainConfig: Codable, Equatable, Sendable {
     /// otherwise require them all).
     static func withDefaults(_ tree: [String: Any]) -> [String: Any] {
         var full = merged(tree, over: defaults(TrainConfig(corpus: "", objectives: [])))
-        if let list = tree["objectives"] as? [Any] {
-            full["objectives"] = list.map { ($0 as? [String: Any]).map { merged($0, over: defaults(Objective(name: ""))) } ?? $0 }
-        }
         for key in ["video", "audio"] {
             if let e = tree[key] as? [String: Any] { full[key] = merged(e, over: defaults(Encoder(preset: ""))) }
         }
@@ -170,13 +187,18 @@ public struct TrainConfig: Codable, Equatable, Sendable {
         return full
     }
 
-    static func decode(_ tree: [String: Any], source: String) throws -> TrainConfig {
+    static func decode(_ tree: [String: Any], source: String, lenient: Bool = false) throws -> TrainConfig {
         let data = try JSONSerialization.data(withJSONObject: withDefaults(tree))
         let decoder = JSONDecoder()
         decoder.keyDecodingStrategy = .convertFromSnakeCase
         do {
-            let config = try decoder.decode(TrainConfig.self, from: data)
+            var config = try decoder.decode(TrainConfig.self, from: data)
             try config.validate(source: source)
+            for (i, o) in config.objectives.enumerated() {
+                do { config.objectives[i].options = try MethodRegistry.resolve(o.name, options: o.options, lenient: lenient) } catch {
+                    throw ConfigError.invalid(source, "objectives.\(i): \(error)")
+                }
+            }
             return config
         } catch let e as ConfigError { throw e } catch let DecodingError.keyNotFound(key, context) {
             throw ConfigError.invalid(source, "missing key '\((context.codingPath.map(\.stringValue) + [key.stringValue]).joined(separator: "."))'")
@@ -190,14 +212,9 @@ public struct TrainConfig: Codable, Equatable, Sendable {
     func validate(source: String) throws {
         guard !corpus.isEmpty else { throw ConfigError.invalid(source, "no corpus (set corpus: PATH or corpus=PATH)") }
         guard !objectives.isEmpty else { throw ConfigError.invalid(source, "no objectives") }
-        for o in objectives where !["avnce", "avc", "rho-simclr", "milnce", "nce"].contains(o.name) {
-            throw ConfigError.invalid(source, "unknown objective '\(o.name)' (known: avnce, avc, rho-simclr, milnce, nce)")
-        }
-        for o in objectives where o.name == "avc" && !["other-videos", "batch"].contains(o.negativesFrom) {
-            throw ConfigError.invalid(source, "avc: unknown negatives_from '\(o.negativesFrom)' (known: other-videos, batch)")
-        }
-        for o in objectives where o.name == "milnce" && o.candidates < 1 {
-            throw ConfigError.invalid(source, "milnce needs candidates of at least 1 (got \(o.candidates))")
+        var seen = Set<String>()
+        for o in objectives where !seen.insert(o.name).inserted {
+            throw ConfigError.invalid(source, "objective '\(o.name)' is listed twice")
         }
         guard batchSize >= 2 else { throw ConfigError.invalid(source, "batch_size must be at least 2") }
         guard steps >= 1 else { throw ConfigError.invalid(source, "steps must be at least 1") }
@@ -218,7 +235,8 @@ public struct TrainConfig: Codable, Equatable, Sendable {
         guard let tree = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else {
             throw ConfigError.invalid("stored config", "not a JSON object")
         }
-        return try decode(tree, source: "stored config")
+        // Configs stored before methods had their own options held every method's keys.
+        return try decode(tree, source: "stored config", lenient: true)
     }
 }
 

@@ -13,19 +13,25 @@ public final class TrainModel: Module {
     /// The text encoder's vocabulary (stored in checkpoints).
     public let vocabulary: Vocabulary?
     public let heads: Heads
-    let objectives: [(name: String, objective: TrainingObjective)]
+    /// The objectives with their heads, in config order (`heads.items` holds the same heads).
+    public let objectives: [(name: String, objective: any BoundObjective)]
 
-    /// The objectives' heads by objective name.
+    /// The objectives' heads by objective name (`heads.<name>.*`, `-` written `_`).
     public final class Heads: Module {
         public var items: [(String, Module)] = []
         public override var children: [(String, Module)] { items }
-        public func head<T: Module>(_ name: String) -> T { items.first { $0.0 == name }!.1 as! T }
     }
 
-    /// `vocabulary` is needed when an objective asks for text.
+    /// `vocabulary` is needed when an objective asks for text. Throws for a config whose
+    /// objectives or encoders cannot be made (naming them).
     public init(config: TrainConfig, vocabulary: Vocabulary? = nil) throws {
         var rng = SeededRandom(seed: UInt64(config.seed))
-        let needs = Set(config.objectives.flatMap { objective(for: $0).spec.views.map(\.modality) })
+        let methods: [(String, any MethodInstance)] = try config.objectives.map { o in
+            do { return (o.name, try MethodRegistry.make(o.name, options: o.options)) } catch {
+                throw ConfigError.invalid("config", "\(error)")
+            }
+        }
+        let needs = Set(methods.flatMap { $0.1.spec.views.map(\.modality) })
         func encoder(_ e: TrainConfig.Encoder?, _ modality: Modality, _ preset: String) throws -> TrainConfig.Encoder? {
             guard needs.contains(modality) else { return nil }
             let e = e ?? TrainConfig.Encoder(preset: preset)
@@ -37,8 +43,9 @@ public final class TrainModel: Module {
         audio = a.map { VGGishTiny(width: $0.width, rng: &rng) }
         if needs.contains(.text) {
             guard let vocabulary else { throw ConfigError.invalid("config", "a text objective needs a vocabulary") }
-            guard (config.text ?? TrainConfig.TextEncoder()).preset == "wordpool" else {
-                throw ConfigError.invalid("config", "text encoder '\(config.text!.preset)' is not supported here (use wordpool)")
+            let preset = (config.text ?? TrainConfig.TextEncoder()).preset
+            guard preset == "wordpool" else {
+                throw ConfigError.invalid("config", "text encoder '\(preset)' is not supported here (use wordpool)")
             }
             text = WordPool(vocabulary: vocabulary.size, rng: &rng)
             self.vocabulary = vocabulary
@@ -46,12 +53,40 @@ public final class TrainModel: Module {
             (text, self.vocabulary) = (nil, nil)
         }
         heads = Heads()
-        objectives = config.objectives.map { ($0.name.replacingOccurrences(of: "-", with: "_"), objective(for: $0)) }
-        super.init()
-        for o in config.objectives {
-            heads.items.append((o.name.replacingOccurrences(of: "-", with: "_"),
-                                objective(for: o).makeHead(videoWidth: video?.outputs ?? 0, audioWidth: audio?.outputs ?? 0, rng: &rng)))
+        let widths = EncoderWidths(video: video?.outputs ?? 0, audio: audio?.outputs ?? 0, text: text == nil ? 0 : 256)
+        var bound: [(name: String, objective: any BoundObjective)] = []
+        for (name, method) in methods {
+            bound.append((name.replacingOccurrences(of: "-", with: "_"), method.bind(widths, rng: &rng)))
         }
+        objectives = bound
+        super.init()
+        heads.items = objectives.map { ($0.name, $0.objective.headModule) }
+    }
+
+    /// The first objective of method `M` and its head.
+    public func objective<M: Method>(_ type: M.Type) -> (method: M, head: M.Head)? {
+        objectives.lazy.compactMap { $0.objective.typed(M.self) }.first
+    }
+
+    /// Encoder outputs `[B, width]` of a batch of one modality: video clips `[B, 3, T, H, W]`
+    /// (pooled), audio log-mels `[B, 1, 96, 64]` or token ids `[B, tokens]` (as floats).
+    public func encode(_ modality: Modality, _ input: Tensor) -> Tensor {
+        switch modality {
+        case .video:
+            guard let video else { preconditionFailure("TrainModel.encode: no video encoder") }
+            return video.features(input).globalAveragePooled()
+        case .audio:
+            guard let audio else { preconditionFailure("TrainModel.encode: no audio encoder") }
+            return audio(input)
+        case .text:
+            guard let text else { preconditionFailure("TrainModel.encode: no text encoder") }
+            return text(input.data.map { Int($0) }, batch: input.shape[0])
+        }
+    }
+
+    /// The modalities this model has an encoder for.
+    public var modalities: [Modality] {
+        [video.map { _ in Modality.video }, audio.map { _ in .audio }, text.map { _ in .text }].compactMap { $0 }
     }
 
     public override var children: [(String, Module)] {
@@ -66,12 +101,12 @@ public final class Encodings {
     let batch: Batch
     private var cache: [String: Tensor] = [:]
 
-    init(model: TrainModel, batch: Batch) { (self.model, self.batch) = (model, batch) }
+    public init(model: TrainModel, batch: Batch) { (self.model, self.batch) = (model, batch) }
 
     /// The video encoder's feature map `[rows, 8w, T', 7, 7]`.
     public var videoFeatures: Tensor {
         if let t = cache["video.features"] { return t }
-        let t = model.video!.features(batch.streams["video"]!)
+        let t = model.encodeFeatures(batch.stream(.video))
         cache["video.features"] = t
         return t
     }
@@ -89,14 +124,14 @@ public final class Encodings {
     public func text(first: Int) -> Tensor {
         let key = "text.\(first)"
         if let t = cache[key] { return t }
-        let stream = batch.streams["text"]!  // [B·perExample, tokens]
-        let examples = batch.videos.count, perExample = stream.shape[0] / examples, tokens = stream.shape[1]
+        let stream = batch.stream(.text)  // [B·perExample, tokens]
+        let examples = batch.examples.count, perExample = stream.shape[0] / examples, tokens = stream.shape[1]
         var ids: [Int] = []
         ids.reserveCapacity(examples * first * tokens)
         for i in 0..<examples {
             for k in 0..<first { ids += stream.data[((i * perExample + k) * tokens)..<((i * perExample + k + 1) * tokens)].map { Int($0) } }
         }
-        let t = model.text!(ids, batch: examples * first)
+        let t = model.encode(.text, Tensor(shape: [examples * first, tokens], data: ids.map(Float.init)))
         cache[key] = t
         return t
     }
@@ -104,33 +139,31 @@ public final class Encodings {
     /// `[rows, 8w]` audio embeddings.
     public var audio: Tensor {
         if let t = cache["audio"] { return t }
-        let t = model.audio!(batch.streams["audio"]!)
+        let t = model.encode(.audio, batch.stream(.audio))
         cache["audio"] = t
         return t
     }
 }
 
 extension TrainModel {
+    /// The video encoder's feature map `[B, 8w, T', 7, 7]` of clips `[B, 3, T, H, W]`.
+    func encodeFeatures(_ clips: Tensor) -> Tensor {
+        guard let video else { preconditionFailure("TrainModel: no video encoder") }
+        return video.features(clips)
+    }
+
     /// The joint spaces this model embeds into, by objective name, with their modalities
     /// (e.g. `milnce`: video and text; `avnce`: video and audio).
     public var jointSpaces: [(space: String, modalities: [Modality])] {
         objectives.filter { !$0.objective.jointModalities.isEmpty }.map { ($0.name, $0.objective.jointModalities) }
     }
 
-    /// L2-normalised embeddings `[B, D]` in `space` of a batch of one modality: video clips
-    /// `[B, 3, T, H, W]`, audio log-mels `[B, 1, 96, 64]` or token ids `[B, tokens]` (as floats).
-    /// Evaluation mode, no gradients.
+    /// L2-normalised embeddings `[B, D]` in `space` of a batch of one modality (inputs as
+    /// `encode`). Evaluation mode, no gradients.
     public func embed(_ modality: Modality, _ input: Tensor, space: String) -> Tensor {
         guard let o = objectives.first(where: { $0.name == space }), o.objective.jointModalities.contains(modality) else {
             preconditionFailure("TrainModel.embed: no joint space '\(space)' with \(modality.rawValue)")
         }
-        return Autograd.withoutGradients {
-            let encoded: Tensor = switch modality {
-            case .video: video!.features(input).globalAveragePooled()
-            case .audio: audio!(input)
-            case .text: text!(input.data.map { Int($0) }, batch: input.shape[0])
-            }
-            return o.objective.embed(modality, encoded, head: heads.head(space) as Module)
-        }
+        return Autograd.withoutGradients { o.objective.embed(modality, encode(modality, input)) }
     }
 }

@@ -1,0 +1,85 @@
+import Encoders
+import NN
+import Objectives
+import Pipeline
+import TensorCore
+
+/// `avnce`: symmetric InfoNCE between the projected video and audio of the same time (the
+/// audio–video contrast of MMV and AVID; `docs/methods.md#avnce`).
+///
+/// Views: one video clip `[B, 3, T, H, W]` and the audio log-mel of the same window
+/// `[B, 1, 96, 64]`. Head: a projection MLP per modality to 128 dimensions, L2-normalised.
+/// Loss: InfoNCE over the `B × B` scores, both directions, temperature τ.
+///
+/// With `localize` (EZ-VSL, Mo & Morgado 2022): the video encoder's time-averaged feature
+/// map `[B, C, 7, 7]` is projected per location by a 1x1 convolution to `[B, 128, 49]`,
+/// L2-normalised per location, and a clip matches an audio by its best location; the
+/// per-location scores with the clip's own audio are the heatmap (`LocalizedInfoNCE`).
+public struct AVNCE: Method {
+    public struct Options: Codable, Equatable, Sendable {
+        /// InfoNCE temperature τ.
+        public var temperature: Float = 0.07
+        /// Match the best of the 7x7 locations (heatmaps) instead of the pooled clip.
+        public var localize: Bool = false
+        public init() {}
+    }
+
+    public static let name = "avnce"
+    public static let summary = "symmetric InfoNCE between a clip and its sound (localize: true for EZ-VSL heatmaps)"
+    public static var defaultOptions: Options { Options() }
+    public let options: Options
+
+    public init(options: Options) throws {
+        guard options.temperature > 0, options.temperature.isFinite else {
+            throw MethodError.invalid(Self.name, "temperature", "must be a positive number (got \(options.temperature))")
+        }
+        self.options = options
+    }
+
+    public final class Head: Module {
+        /// The pooled clip's projection (nil with `localize`).
+        public let video: ProjectionHead?
+        /// The per-location 1x1 projection of the feature map (with `localize`).
+        public let locations: Conv2d?
+        public let audio: ProjectionHead
+        init(video: ProjectionHead?, locations: Conv2d?, audio: ProjectionHead) {
+            (self.video, self.locations, self.audio) = (video, locations, audio)
+        }
+        // NOTE: both variants store the video projection as `heads.avnce.video.*`.
+        public override var children: [(String, Module)] {
+            (video.map { [("video", $0 as Module)] } ?? locations.map { [("video", $0 as Module)] } ?? []) + [("audio", audio)]
+        }
+    }
+
+    public var spec: ExampleSpec { ExampleSpec(views: [ViewRequest(.video), ViewRequest(.audio)]) }
+    public var videoAugmentation: VideoAugmentation { .light }
+
+    public func makeHead(_ widths: EncoderWidths, rng: inout SeededRandom) -> Head {
+        if options.localize {
+            let conv = Conv2d(widths.video, 128, kernel: (1, 1), bias: true, rng: &rng)
+            return Head(video: nil, locations: conv, audio: ProjectionHead(input: widths.audio, rng: &rng))
+        }
+        let video = ProjectionHead(input: widths.video, rng: &rng)
+        return Head(video: video, locations: nil, audio: ProjectionHead(input: widths.audio, rng: &rng))
+    }
+
+    public func loss(_ e: Encodings, head: Head, batch: Batch) -> (loss: Tensor, metrics: [String: Double]) {
+        let a = head.audio(e.audio)
+        if let locations = head.locations {
+            let projected = locations(e.videoFeatures.mean(axes: [2]))  // [B, 128, 7, 7], averaged over time
+            let (b, d) = (projected.shape[0], projected.shape[1])
+            let perLocation = projected.reshaped([b, d, projected.shape[2] * projected.shape[3]]).l2Normalized(axis: 1)
+            return (LocalizedInfoNCE(temperature: options.temperature)(locations: perLocation, audio: a), [:])
+        }
+        guard let video = head.video else { preconditionFailure("avnce: a head without a video projection") }
+        return (SymmetricInfoNCE(temperature: options.temperature)(video: video(e.video), audio: a), [:])
+    }
+
+    public var jointModalities: [Modality] { options.localize ? [] : [.video, .audio] }
+
+    public func embed(_ modality: Modality, _ encoded: Tensor, head: Head) -> Tensor {
+        guard modality == .video else { return head.audio(encoded) }
+        guard let video = head.video else { preconditionFailure("avnce: the localisation variant has no pooled video embedding") }
+        return video(encoded)
+    }
+}

@@ -1,0 +1,114 @@
+import Encoders
+import NN
+import Objectives
+import Pipeline
+import TensorCore
+
+/// `avsync`: audio–visual temporal synchronisation (AVTS, Korbar, Tran & Torresani, NeurIPS
+/// 2018; Owens & Efros, ECCV 2018; `docs/methods.md#avsync`): is this sound in time with this
+/// clip?
+///
+/// Views: a video clip `[B, 3, T, H, W]` and an audio log-mel `[B, 1, 96, 64]`. A share
+/// `negatives` of the examples are negatives: easy ones take the audio of another video at a
+/// random time; hard ones the same video's audio moved by ±[`min_shift`, `max_shift`] s. For
+/// the first `curriculum_steps` steps every negative is easy, then `hard_fraction` of them are
+/// hard (AVTS's curriculum).
+/// Head and loss: `margin` (AVTS) — a projection MLP per modality to 128 dimensions,
+/// L2-normalised, and the contrastive margin loss `y·d² + (1 − y)·max(η − d, 0)²`; or `bce`
+/// (Owens & Efros) — the fusion MLP on the concatenated embeddings, 2 logits, cross-entropy.
+/// Metrics: `avsync_accuracy` (in sync or not, on the step's pairs); the in-sync score of a
+/// pair (`syncScores`) is what `eval sync` and offset estimation rank.
+public struct AVSync: Method {
+    public struct Options: Codable, Equatable, Sendable {
+        /// Share of examples that are negatives.
+        public var negatives: Double = 0.5
+        /// Share of the negatives that are hard (same video, shifted) after the curriculum.
+        public var hardFraction: Double = 0.25
+        /// Seconds a hard negative's audio is moved, at least and at most.
+        public var minShift: Double = 0.5
+        public var maxShift: Double = 2.0
+        /// Steps with easy negatives only.
+        public var curriculumSteps: Int = 0
+        /// `margin` (AVTS's contrastive margin loss) or `bce` (a fusion head, cross-entropy).
+        public var loss: String = "margin"
+        /// The margin η of the `margin` loss (distances of L2-normalised embeddings lie in [0, 2]).
+        public var margin: Float = 0.99
+        public init() {}
+    }
+
+    public static let name = "avsync"
+    public static let summary = "is this sound in time with this clip (hard negatives: the same video's audio shifted; loss: margin|bce)"
+    public static var defaultOptions: Options { Options() }
+    public let options: Options
+
+    public init(options: Options) throws {
+        func invalid(_ key: String, _ why: String) -> MethodError { MethodError.invalid(Self.name, key, why) }
+        guard options.negatives > 0, options.negatives < 1 else { throw invalid("negatives", "must be between 0 and 1, exclusive (got \(options.negatives))") }
+        guard (0...1).contains(options.hardFraction) else { throw invalid("hard_fraction", "must be between 0 and 1 (got \(options.hardFraction))") }
+        guard options.minShift > 0, options.minShift.isFinite else { throw invalid("min_shift", "must be a positive number of seconds (got \(options.minShift))") }
+        guard options.maxShift >= options.minShift, options.maxShift.isFinite else {
+            throw invalid("max_shift", "must be at least min_shift (\(options.minShift)) and finite (got \(options.maxShift))")
+        }
+        guard options.curriculumSteps >= 0 else { throw invalid("curriculum_steps", "must be 0 or more (got \(options.curriculumSteps))") }
+        guard ["margin", "bce"].contains(options.loss) else { throw invalid("loss", "must be margin or bce (got '\(options.loss)')") }
+        guard options.margin > 0, options.margin <= 2 else { throw invalid("margin", "must be in (0, 2] (got \(options.margin))") }
+        self.options = options
+    }
+
+    /// `margin`: a projection per modality; `bce`: the fusion head.
+    public final class Head: Module {
+        public let video: ProjectionHead?, audio: ProjectionHead?
+        public let fusion: AVCHead?
+        init(video: ProjectionHead?, audio: ProjectionHead?, fusion: AVCHead?) { (self.video, self.audio, self.fusion) = (video, audio, fusion) }
+        public override var children: [(String, Module)] {
+            if let fusion { return [("fusion", fusion)] }
+            return [video.map { ("video", $0 as Module) }, audio.map { ("audio", $0 as Module) }].compactMap { $0 }
+        }
+    }
+
+    public var spec: ExampleSpec {
+        var audio = ViewRequest(.audio, otherVideoProbability: options.negatives)
+        if options.hardFraction > 0 {
+            audio.shift = TimeShift(probability: options.negatives * options.hardFraction, minimum: options.minShift,
+                                    maximum: options.maxShift, fromBatch: options.curriculumSteps)
+        }
+        return ExampleSpec(views: [ViewRequest(.video), audio])
+    }
+    public var videoAugmentation: VideoAugmentation { .light }
+
+    public func makeHead(_ widths: EncoderWidths, rng: inout SeededRandom) -> Head {
+        if options.loss == "bce" { return Head(video: nil, audio: nil, fusion: AVCHead(inputs: widths.video + widths.audio, rng: &rng)) }
+        let video = ProjectionHead(input: widths.video, rng: &rng)
+        return Head(video: video, audio: ProjectionHead(input: widths.audio, rng: &rng), fusion: nil)
+    }
+
+    public func loss(_ e: Encodings, head: Head, batch: Batch) -> (loss: Tensor, metrics: [String: Double]) {
+        let inSync = batch.examples.map { $0.inSync ? 1 : 0 }
+        if let fusion = head.fusion {
+            let logits = fusion(video: e.video, audio: e.audio)
+            let objective = CorrespondenceLoss()
+            return (objective(logits: logits, corresponds: inSync), ["avsync_accuracy": objective.accuracy(logits: logits, corresponds: inSync)])
+        }
+        let (v, a) = projections(video: e.video, audio: e.audio, head: head)
+        let objective = ContrastiveMarginLoss(margin: options.margin)
+        return (objective(video: v, audio: a, inSync: inSync), ["avsync_accuracy": objective.accuracy(video: v, audio: a, inSync: inSync)])
+    }
+
+    func projections(video: Tensor, audio: Tensor, head: Head) -> (Tensor, Tensor) {
+        guard let pv = head.video, let pa = head.audio else { preconditionFailure("avsync: a margin head without projections") }
+        return (pv(video), pa(audio))
+    }
+
+    /// How in sync each pair looks, higher is more: `−d` (margin) or the in-sync logit minus
+    /// the other (bce). `video, audio: [B, width]` encoder outputs; `[B]` scores.
+    public func syncScores(video: Tensor, audio: Tensor, head: Head) -> [Float] {
+        Autograd.withoutGradients {
+            if let fusion = head.fusion {
+                let logits = fusion(video: video, audio: audio)
+                return (0..<logits.shape[0]).map { logits.data[2 * $0 + 1] - logits.data[2 * $0] }
+            }
+            let (v, a) = projections(video: video, audio: audio, head: head)
+            return ContrastiveMarginLoss(margin: options.margin).squaredDistances(video: v, audio: a).data.map { -$0.squareRoot() }
+        }
+    }
+}
