@@ -64,6 +64,10 @@ public final class R2Plus1DTiny: Module {
         [("stem", stem), ("stage1", stage1), ("stage2", stage2), ("stage3", stage3), ("stage4", stage4)]
     }
 
+    /// Time steps of the feature map for clips of `frames` frames (two stride-2 temporal
+    /// convolutions with padding 1: ⌈⌈T/2⌉/2⌉).
+    public static func timeSteps(frames: Int) -> Int { ((frames + 1) / 2 + 1) / 2 }
+
     /// `x: [B, 3, T, H, W]` → `[B, 256, T/4, H/16, W/16]`.
     public func features(_ x: Tensor) -> Tensor {
         let s = maxPool3d(stemTemporal(stemSpatial(x)), kernel: (1, 3, 3), stride: (1, 2, 2), padding: (0, 1, 1))

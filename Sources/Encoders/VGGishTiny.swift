@@ -25,6 +25,9 @@ public final class VGGishTiny: Module {
         [("block1", block1), ("block2", block2), ("block3a", block3a), ("block3b", block3b), ("block4a", block4a), ("block4b", block4b)]
     }
 
+    /// Time steps of the feature map for `melFrames` log-mel frames (four 2x2 max poolings).
+    public static func timeSteps(melFrames: Int) -> Int { melFrames / 16 }
+
     public func features(_ x: Tensor) -> Tensor {
         let pool = { (t: Tensor) in maxPool2d(t, kernel: (2, 2), stride: (2, 2)) }
         return pool(block4b(block4a(pool(block3b(block3a(pool(block2(pool(block1(x))))))))))

@@ -51,9 +51,12 @@ extension Method {
     }
 }
 
-/// The encoders' output widths a head is made for (0 when the model has no such encoder).
+/// The encoders' output widths a head is made for (0 when the model has no such encoder),
+/// and the time steps of their feature maps at the config's clip geometry.
 public struct EncoderWidths: Sendable {
     public var video: Int, audio: Int, text: Int
+    /// Time steps of the video feature map (`frames / 4`) and of the audio one (`mel frames / 16`).
+    public var videoSteps = 0, audioSteps = 0
     public init(video: Int = 0, audio: Int = 0, text: Int = 0) { (self.video, self.audio, self.text) = (video, audio, text) }
 }
 

@@ -53,7 +53,9 @@ public final class TrainModel: Module {
             (text, self.vocabulary) = (nil, nil)
         }
         heads = Heads()
-        let widths = EncoderWidths(video: video?.outputs ?? 0, audio: audio?.outputs ?? 0, text: text == nil ? 0 : 256)
+        var widths = EncoderWidths(video: video?.outputs ?? 0, audio: audio?.outputs ?? 0, text: text == nil ? 0 : 256)
+        widths.videoSteps = R2Plus1DTiny.timeSteps(frames: config.clip.frames)
+        widths.audioSteps = VGGishTiny.timeSteps(melFrames: config.clip.melFrames)
         var bound: [(name: String, objective: any BoundObjective)] = []
         for (name, method) in methods {
             bound.append((name.replacingOccurrences(of: "-", with: "_"), method.bind(widths, rng: &rng)))
@@ -81,6 +83,21 @@ public final class TrainModel: Module {
         case .text:
             guard let text else { preconditionFailure("TrainModel.encode: no text encoder") }
             return text(input.data.map { Int($0) }, batch: input.shape[0])
+        }
+    }
+
+    /// An encoder's feature map before pooling: video clips `[B, 3, T, H, W]` → `[B, 8w, T/4, 7, 7]`
+    /// (for 112x112 crops), audio log-mels `[B, 1, 96, 64]` → `[B, 8w, 6, 4]`.
+    public func featureMap(_ modality: Modality, _ input: Tensor) -> Tensor {
+        switch modality {
+        case .video:
+            guard let video else { preconditionFailure("TrainModel.featureMap: no video encoder") }
+            return video.features(input)
+        case .audio:
+            guard let audio else { preconditionFailure("TrainModel.featureMap: no audio encoder") }
+            return audio.features(input)
+        case .text:
+            preconditionFailure("TrainModel.featureMap: the text encoder has no feature map")
         }
     }
 
@@ -136,10 +153,18 @@ public final class Encodings {
         return t
     }
 
+    /// The audio encoder's feature map `[rows, 8w, melFrames/16, 4]` (time, then frequency).
+    public var audioFeatures: Tensor {
+        if let t = cache["audio.features"] { return t }
+        let t = model.featureMap(.audio, batch.stream(.audio))
+        cache["audio.features"] = t
+        return t
+    }
+
     /// `[rows, 8w]` audio embeddings.
     public var audio: Tensor {
         if let t = cache["audio"] { return t }
-        let t = model.encode(.audio, batch.stream(.audio))
+        let t = audioFeatures.globalAveragePooled()
         cache["audio"] = t
         return t
     }

@@ -83,6 +83,40 @@ public struct ClipLoader: Sendable {
         }
     }
 
+    /// Audio views `[starts.count, 1, melFrames, bands]` of one video at many starts (each
+    /// within the video), from one read of the span they cover: what offset search scores
+    /// (dozens of windows a few hops apart) without decoding each.
+    public func loadAudioViews(video v: Int, starts: [Double], rng: inout SeededRandom, into out: UnsafeMutablePointer<Float>) throws {
+        guard let lo = starts.min(), let hi = starts.max() else { return }
+        let path = videos[v].path
+        let rate = Double(geometry.sampleRate)
+        let samples: [Float]
+        do {
+            if let cache, let (index, _) = cache.entry(id: videos[v].id) {
+                let first = Int((lo * rate).rounded())
+                let count = Int(((hi - lo) * rate).rounded()) + geometry.samples
+                samples = try cache.withBytes(entry: index, \.audio) { raw in
+                    let all = raw.bindMemory(to: Float.self)
+                    let available = max(0, min(count, all.count - first))
+                    return Array(all[first..<(first + available)]) + [Float](repeating: 0, count: count - available)
+                }
+            } else {
+                samples = try AudioReader(path: path, rate: geometry.sampleRate).read(start: lo, duration: hi - lo + geometry.duration)
+            }
+        } catch let error as ClipCacheError {
+            throw ViewLoadError(video: v, path: path, underlying: "\(error)")
+        } catch {
+            throw ViewLoadError(video: v, path: path, underlying: "\(error)".replacingOccurrences(of: path + ": ", with: ""))
+        }
+        let size = clipShape(.audio).reduce(1, *)
+        for (k, s) in starts.enumerated() {
+            let first = Int(((s - lo) * rate).rounded())
+            let available = max(0, min(geometry.samples, samples.count - first))
+            let window = Array(samples[first..<(first + available)]) + [Float](repeating: 0, count: geometry.samples - available)
+            try audioView(samples: window, rng: &rng, into: out + k * size)
+        }
+    }
+
     /// A view from the cache: the cached frames nearest the clip's frame times (the cache
     /// holds one every `frameSpacing` seconds, so a clip's frames are within half of that of
     /// its times); the audio window's samples, or — without gain augmentation — the cached

@@ -180,7 +180,7 @@ public struct ClipSampler: Sendable {
     }
 
     /// The latest start of a whole clip (frames and audio) in a video of `duration` seconds.
-    func lastStart(_ duration: Double) -> Double { max(0, duration - geometry.duration - 0.02) }
+    public func lastStart(_ duration: Double) -> Double { max(0, duration - geometry.duration - 0.02) }
 
     func clipStarts(_ duration: Double, _ rng: inout SeededRandom) -> [Double] {
         let last = lastStart(duration)

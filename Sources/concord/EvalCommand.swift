@@ -11,7 +11,7 @@ import Training
 struct EvalCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "eval",
-        abstract: "Evaluate a checkpoint's encoders (linear probe, kNN, audio-visual correspondence, cross-modal retrieval).",
+        abstract: "Evaluate a checkpoint's encoders (linear probe, kNN, audio-visual correspondence, synchronisation, cross-modal retrieval).",
         discussion: """
         linear: frozen features (a video's feature = mean of --clips uniformly spaced clips), logistic \
         regression on the train split, top-1 on the test split. knn: weighted cosine kNN (k 20, \
@@ -20,11 +20,15 @@ struct EvalCommand: ParsableCommand {
         test split of a narrated corpus (spans and canonical step texts from the annotations), text->video \
         and video->text (milnce/nce space), audio->video and video->audio (avnce space): each query's one \
         relevant item is its own segment; a segment's video or audio embedding is the mean of the index \
-        windows centred in it; R@1/5/10, median and mean rank. --random-init evaluates the same \
+        windows centred in it; R@1/5/10, median and mean rank. sync (an avsync checkpoint): each of --clips \
+        windows with its own audio and with it shifted by 0.5-2.0 s (accuracy; in sync scored above \
+        shifted); offset estimation with the audio delayed by a drawn offset, every candidate scored, per \
+        window and per video (scores summed), exact and within one step, on a grid of -15..+15 steps of \
+        40 ms and on Synchformer's 21 classes over -2..+2 s. --random-init evaluates the same \
         architecture at its initialisation (the baseline). Writes one JSON result with the protocol.
         """)
 
-    @Argument(help: "linear, knn, avc or retrieval.")
+    @Argument(help: "linear, knn, avc, sync or retrieval.")
     var protocolName: String
 
     @Option(name: .customLong("checkpoint"), help: "The training checkpoint (checkpoint.safetensors), its run folder, or a released model's name (concord models).")
@@ -70,8 +74,8 @@ struct EvalCommand: ParsableCommand {
 
     func run() throws {
         global.apply()
-        guard ["linear", "knn", "avc", "retrieval"].contains(protocolName) else {
-            throw ValidationError("unknown protocol '\(protocolName)' (known: linear, knn, avc, retrieval)")
+        guard ["linear", "knn", "avc", "sync", "retrieval"].contains(protocolName) else {
+            throw ValidationError("unknown protocol '\(protocolName)' (known: linear, knn, avc, sync, retrieval)")
         }
         let checkpoint = try ReleasedModels.resolve(checkpointReference)
         let (model, ckpt) = try loadModel(checkpoint: checkpoint, randomInit: randomInit)
@@ -124,6 +128,25 @@ struct EvalCommand: ParsableCommand {
             let encoded = try JSONSerialization.jsonObject(with: JSONEncoder().encode(metrics))
             result.merge(["test_split": testSplit, "segments": segments.count, "results": encoded,
                           "design": "queries and gallery are the step segments of the split; query i's one relevant item is segment i; segment embedding = mean of the index windows (\(embedded.metadata.length) s every \(embedded.metadata.stride) s) centred in it; chance R@10 = 10 / segments"]) { a, _ in a }
+        } else if protocolName == "sync" {
+            result["split"] = testSplit
+            var line: ProgressLine?
+            let (r, p) = try SyncEvaluation(model: model).run(corpus: corpus, split: testSplit, clips: clips, geometry: geometry, seed: seed) { done, total in
+                if done == 0 { line = ProgressLine("sync (\(testSplit))", total: total, unit: "videos") }
+                line?.update(done)
+            }
+            problems = p
+            let encoder = JSONEncoder()
+            encoder.keyEncodingStrategy = .convertToSnakeCase
+            result["results"] = try JSONSerialization.jsonObject(with: encoder.encode(r))
+            result["design"] = "in sync vs shifted: each window with its own audio and with it moved by ±[0.5, 2.0] s; offsets: the audio delayed by a uniformly drawn grid offset, the best-scoring candidate per window and per video (scores summed over its windows)"
+            scalars["eval/sync/accuracy" + suffix] = r.accuracy
+            scalars["eval/sync/in_sync_above_shifted" + suffix] = r.inSyncAboveShifted
+            for o in r.offsets {
+                scalars["eval/sync/\(o.grid)/video_within_one" + suffix] = o.videoWithinOne
+                scalars["eval/sync/\(o.grid)/window_within_one" + suffix] = o.windowWithinOne
+                scalars["eval/sync/\(o.grid)/video_exact" + suffix] = o.videoExact
+            }
         } else if protocolName == "avc" {
             result["split"] = testSplit
             let r = try correspondenceAccuracy(model: model, corpus: corpus, split: testSplit, clips: clips, geometry: geometry,

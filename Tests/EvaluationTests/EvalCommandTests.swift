@@ -40,6 +40,35 @@ import TestSupport
         }
     }
 
+    /// `eval sync`: balanced in-sync/shifted pairs, both offset grids with their exact chance
+    /// levels, every window and video counted; a checkpoint without avsync is refused by name.
+    @Test func syncCountsItsPairsAndOffsetsAndNeedsItsHead() throws {
+        let out = makeTemporaryDirectory("eval-avsync")
+        let t = try runConcord(["train", "--config", repositoryRoot + "/configs/avsync.yaml", "corpus=" + repositoryRoot + "/corpora/sounding-objects",
+                                "out=" + out, "clip.frames=8", "clip.short_side=40", "clip.size=32"] + Self.small)
+        #expect(t.status == 0, "\(t.stderr)")
+        let r = try runConcord(["eval", "sync", "--checkpoint", out, "--clips", "3"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let result = try json(r)
+        let results = try #require(result["results"] as? [String: Any])
+        #expect(results["pairs"] as? Int == 3 * 3 * 2)  // 3 test videos, 3 windows, in sync and shifted
+        for key in ["accuracy", "accuracy_in_sync", "accuracy_shifted", "in_sync_above_shifted"] {
+            let value = try #require(results[key] as? Double, "\(key)")
+            #expect(value >= 0 && value <= 1)
+        }
+        let offsets = try #require(results["offsets"] as? [[String: Any]])
+        #expect(offsets.map { $0["grid"] as? String } == ["offset_40ms", "offset_synchformer"])
+        #expect(offsets[0]["candidates"] as? Int == 31 && abs((offsets[0]["chance_exact"] as? Double ?? 0) - 1.0 / 31) < 1e-12)
+        #expect(abs((offsets[0]["chance_within_one"] as? Double ?? 0) - 91.0 / 961) < 1e-12)
+        #expect(offsets[1]["candidates"] as? Int == 21 && abs((offsets[1]["step_seconds"] as? Double ?? 0) - 0.2) < 1e-12)
+        for o in offsets {
+            let (videos, skipped, windows) = (o["videos"] as? Int ?? -1, o["skipped"] as? Int ?? -1, o["windows"] as? Int ?? -1)
+            #expect(videos + skipped == 3 && windows == 3 * videos, "\(o)")
+        }
+        let wrong = try runConcord(["eval", "sync", "--checkpoint", try trained("avnce"), "--clips", "2"])
+        #expect(wrong.status != 0 && wrong.stderr.contains("no avsync head"), "\(wrong.stderr)")
+    }
+
     @Test func avcCountsBalancedPairsAndNeedsItsHead() throws {
         let avc = try trained("avc")
         let r = try runConcord(["eval", "avc", "--checkpoint", avc, "--clips", "2"])

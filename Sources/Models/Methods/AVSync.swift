@@ -13,9 +13,13 @@ import TensorCore
 /// random time; hard ones the same video's audio moved by ±[`min_shift`, `max_shift`] s. For
 /// the first `curriculum_steps` steps every negative is easy, then `hard_fraction` of them are
 /// hard (AVTS's curriculum).
+/// Heads see time-resolved features: the video map averaged over space `[B, C, T/4]` and the
+/// audio map averaged over frequency `[B, C, 6]`, each flattened, so the head can tell *when*
+/// things happen (a globally pooled embedding cannot: a first run with pooled projections
+/// collapsed to one distance for every pair once hard negatives came, docs/experiments.md).
 /// Head and loss: `margin` (AVTS) — a projection MLP per modality to 128 dimensions,
 /// L2-normalised, and the contrastive margin loss `y·d² + (1 − y)·max(η − d, 0)²`; or `bce`
-/// (Owens & Efros) — the fusion MLP on the concatenated embeddings, 2 logits, cross-entropy.
+/// (Owens & Efros) — the fusion MLP on the concatenated features, 2 logits, cross-entropy.
 /// Metrics: `avsync_accuracy` (in sync or not, on the step's pairs); the in-sync score of a
 /// pair (`syncScores`) is what `eval sync` and offset estimation rank.
 public struct AVSync: Method {
@@ -77,19 +81,33 @@ public struct AVSync: Method {
     public var videoAugmentation: VideoAugmentation { .light }
 
     public func makeHead(_ widths: EncoderWidths, rng: inout SeededRandom) -> Head {
-        if options.loss == "bce" { return Head(video: nil, audio: nil, fusion: AVCHead(inputs: widths.video + widths.audio, rng: &rng)) }
-        let video = ProjectionHead(input: widths.video, rng: &rng)
-        return Head(video: video, audio: ProjectionHead(input: widths.audio, rng: &rng), fusion: nil)
+        let (videoInputs, audioInputs) = (widths.video * widths.videoSteps, widths.audio * widths.audioSteps)
+        if options.loss == "bce" { return Head(video: nil, audio: nil, fusion: AVCHead(inputs: videoInputs + audioInputs, rng: &rng)) }
+        let video = ProjectionHead(input: videoInputs, rng: &rng)
+        return Head(video: video, audio: ProjectionHead(input: audioInputs, rng: &rng), fusion: nil)
+    }
+
+    /// The video feature map `[B, C, T', h, w]` averaged over space and flattened: `[B, C·T']`.
+    public static func timeResolved(video map: Tensor) -> Tensor {
+        let pooled = map.mean(axes: [3, 4])
+        return pooled.reshaped([pooled.shape[0], pooled.shape[1] * pooled.shape[2]])
+    }
+
+    /// The audio feature map `[B, C, T', f]` averaged over frequency and flattened: `[B, C·T']`.
+    public static func timeResolved(audio map: Tensor) -> Tensor {
+        let pooled = map.mean(axes: [3])
+        return pooled.reshaped([pooled.shape[0], pooled.shape[1] * pooled.shape[2]])
     }
 
     public func loss(_ e: Encodings, head: Head, batch: Batch) -> (loss: Tensor, metrics: [String: Double]) {
         let inSync = batch.examples.map { $0.inSync ? 1 : 0 }
+        let (video, audio) = (Self.timeResolved(video: e.videoFeatures), Self.timeResolved(audio: e.audioFeatures))
         if let fusion = head.fusion {
-            let logits = fusion(video: e.video, audio: e.audio)
+            let logits = fusion(video: video, audio: audio)
             let objective = CorrespondenceLoss()
             return (objective(logits: logits, corresponds: inSync), ["avsync_accuracy": objective.accuracy(logits: logits, corresponds: inSync)])
         }
-        let (v, a) = projections(video: e.video, audio: e.audio, head: head)
+        let (v, a) = projections(video: video, audio: audio, head: head)
         let objective = ContrastiveMarginLoss(margin: options.margin)
         return (objective(video: v, audio: a, inSync: inSync), ["avsync_accuracy": objective.accuracy(video: v, audio: a, inSync: inSync)])
     }
@@ -99,8 +117,12 @@ public struct AVSync: Method {
         return (pv(video), pa(audio))
     }
 
+    /// A pair is called in sync when its score (`syncScores`) is above this: −η/2 (margin),
+    /// 0 (bce).
+    public var decisionThreshold: Float { options.loss == "bce" ? 0 : -options.margin / 2 }
+
     /// How in sync each pair looks, higher is more: `−d` (margin) or the in-sync logit minus
-    /// the other (bce). `video, audio: [B, width]` encoder outputs; `[B]` scores.
+    /// the other (bce). `video, audio`: time-resolved features (`timeResolved`); `[B]` scores.
     public func syncScores(video: Tensor, audio: Tensor, head: Head) -> [Float] {
         Autograd.withoutGradients {
             if let fusion = head.fusion {

@@ -1,0 +1,173 @@
+import Corpora
+import Foundation
+import Models
+import Pipeline
+import TensorCore
+
+/// `eval sync` (`docs/methods.md#evaluation-protocols-concord-eval-name`): how well an
+/// `avsync` model tells when a sound happens, on the videos of a split.
+///
+/// 1. In sync vs shifted: each of `clips` uniformly placed windows of a video with its own
+///    audio (in sync) and with the same video's audio moved by ±[0.5, 2.0] s; accuracy of the
+///    method's decision rule, and how often the in-sync pair scores above its shifted twin.
+/// 2. Offset estimation (SyncNet, VocaLiST): each video's audio is delayed by a known offset
+///    drawn from −15…+15 steps of 40 ms; for each window every candidate offset in that range
+///    is scored, and the best taken — per window, and per video from the scores summed over
+///    its windows; exact and within ±1 step.
+/// 3. The Synchformer grid: the same with 21 offsets −2.0…+2.0 s in 0.2 s steps (Acc@1, ±1).
+///
+/// A delay `o` means the sound of video time `t` is heard at `t + o`; candidate `c` for the
+/// clip at `t` reads the delayed track at `t + c`, i.e. the original audio at `t + c − o`,
+/// and is right when `c = o`. Windows are placed so every candidate's audio lies inside the
+/// video; a video too short for a grid is left out of it (counted in `skipped`).
+public struct SyncEvaluation {
+    /// An offset grid: `steps` candidates each side of 0, `step` seconds apart.
+    public struct Grid: Sendable {
+        public var name: String
+        public var step: Double
+        public var steps: Int
+        public init(name: String, step: Double, steps: Int) { (self.name, self.step, self.steps) = (name, step, steps) }
+        public var candidates: Int { 2 * steps + 1 }
+        /// SyncNet's ±15 frames of 40 ms.
+        public static let frames = Grid(name: "offset_40ms", step: 0.04, steps: 15)
+        /// Synchformer's 21 classes over ±2 s.
+        public static let synchformer = Grid(name: "offset_synchformer", step: 0.2, steps: 10)
+    }
+
+    public struct OffsetResult: Codable, Sendable {
+        public var grid: String
+        public var stepSeconds: Double
+        public var candidates: Int
+        public var videos: Int
+        public var windows: Int
+        public var skipped: Int
+        public var windowExact: Double
+        public var windowWithinOne: Double
+        public var videoExact: Double
+        public var videoWithinOne: Double
+        /// Chance for a uniformly drawn true offset and a random guess.
+        public var chanceExact: Double
+        public var chanceWithinOne: Double
+    }
+
+    public struct Result: Codable, Sendable {
+        public var pairs: Int
+        /// The decision rule's accuracy on in-sync and shifted pairs (half each).
+        public var accuracy: Double
+        public var accuracyInSync: Double
+        public var accuracyShifted: Double
+        /// How often the in-sync pair scores above the same window with shifted audio.
+        public var inSyncAboveShifted: Double
+        public var offsets: [OffsetResult]
+    }
+
+    let model: TrainModel
+    let method: AVSync
+    let head: AVSync.Head
+
+    /// Throws when the model has no `avsync` objective.
+    public init(model: TrainModel) throws {
+        guard let (method, head) = model.objective(AVSync.self), model.video != nil, model.audio != nil else {
+            throw EvaluationError.missing("the checkpoint has no avsync head (train with the avsync objective)")
+        }
+        (self.model, self.method, self.head) = (model, method, head)
+    }
+
+    /// In-sync scores `[pairs]` of pairs (`rows[i]`-th clip, `audio[i]`): clips `[K, 3, T, H, W]`
+    /// are encoded once, audio views `[pairs, 1, 96, 64]`.
+    func scores(clips: Tensor, rows: [Int], audio: Tensor) -> [Float] {
+        Autograd.withoutGradients {
+            let video = AVSync.timeResolved(video: model.featureMap(.video, clips)).indexSelect(axis: 0, rows)
+            return method.syncScores(video: video, audio: AVSync.timeResolved(audio: model.featureMap(.audio, audio)), head: head)
+        }
+    }
+
+    public func run(corpus: Corpus, split: String, clips: Int, geometry: ClipGeometry, seed: UInt64 = 0,
+                    grids: [Grid] = [.frames, .synchformer],
+                    progress: (Int, Int) -> Void = { _, _ in }) throws -> (Result, [CorpusProblem]) {
+        var (videos, problems) = SampledVideo.load(corpus: corpus, split: split, needs: [.video, .audio], geometry: geometry)
+        videos = videos.filter { $0.duration >= geometry.duration + 2 * 0.6 + 0.1 }
+        guard videos.count >= 1 else { throw EvaluationError.missing("\(corpus.root): split '\(split)' has no video long enough to evaluate") }
+        let loader = ClipLoader(videos: videos, geometry: geometry, video: .none, audio: .none)
+        let sampler = ClipSampler(videos: videos, spec: ExampleSpec(views: [ViewRequest(.video)]), geometry: geometry, seed: seed)
+        let (videoShape, audioShape) = (loader.clipShape(.video), loader.clipShape(.audio))
+        let (videoSize, audioSize) = (videoShape.reduce(1, *), audioShape.reduce(1, *))
+        model.eval()
+        defer { model.train() }
+        var rng = SeededRandom(seed: seed)
+        var pairCorrect = [0, 0], pairCount = [0, 0], above = 0, twins = 0
+        var tallies = grids.map { _ in (videos: 0, windows: 0, skipped: 0, wExact: 0, wOne: 0, vExact: 0, vOne: 0) }
+        progress(0, videos.count)
+        for v in videos.indices {
+            let last = sampler.lastStart(videos[v].duration)
+            // 1. In sync vs shifted, at windows that leave room for a 2 s shift one way or the other.
+            let starts = sampler.uniformStarts(video: v, count: clips)
+            var frames = [Float](repeating: 0, count: starts.count * videoSize)
+            try frames.withUnsafeMutableBufferPointer { b in
+                for (k, s) in starts.enumerated() { try loader.load(.video, video: v, start: s, rng: &rng, into: b.baseAddress! + k * videoSize) }
+            }
+            var audioStarts: [Double] = []
+            for s in starts {
+                let size = rng.uniform(0.5, 2.0), sign: Double = rng.chance(0.5) ? 1 : -1
+                let moved = [s + sign * size, s - sign * size].first { (0...last).contains($0) } ?? (s + size <= last ? s + size : max(0, s - size))
+                audioStarts += [s, moved]
+            }
+            var audio = [Float](repeating: 0, count: audioStarts.count * audioSize)
+            try audio.withUnsafeMutableBufferPointer { b in try loader.loadAudioViews(video: v, starts: audioStarts, rng: &rng, into: b.baseAddress!) }
+            let pairScores = scores(clips: Tensor(shape: [starts.count] + videoShape, data: frames), rows: starts.indices.flatMap { [$0, $0] },
+                                    audio: Tensor(shape: [audioStarts.count] + audioShape, data: audio))
+            for k in starts.indices {
+                let (inSync, shifted) = (pairScores[2 * k], pairScores[2 * k + 1])
+                pairCount[1] += 1; pairCount[0] += 1
+                if inSync > method.decisionThreshold { pairCorrect[1] += 1 }
+                if shifted <= method.decisionThreshold { pairCorrect[0] += 1 }
+                if abs(audioStarts[2 * k + 1] - starts[k]) >= 0.5 { twins += 1; if inSync > shifted { above += 1 } }
+            }
+            // 2, 3. Offset estimation on each grid.
+            for (g, grid) in grids.enumerated() {
+                let reach = 2 * Double(grid.steps) * grid.step
+                let (lo, hi) = (reach, last - reach)
+                guard hi >= lo else { tallies[g].skipped += 1; continue }
+                let truth = Int(rng.next() % UInt64(grid.candidates)) - grid.steps
+                let windows = (0..<clips).map { clips == 1 ? (lo + hi) / 2 : lo + (hi - lo) * Double($0) / Double(clips - 1) }
+                var windowFrames = [Float](repeating: 0, count: windows.count * videoSize)
+                try windowFrames.withUnsafeMutableBufferPointer { b in
+                    for (k, t) in windows.enumerated() { try loader.load(.video, video: v, start: t, rng: &rng, into: b.baseAddress! + k * videoSize) }
+                }
+                // Window k, candidate c (index j): the original audio at t + (c − truth)·step.
+                let reads = windows.flatMap { t in (0..<grid.candidates).map { j in t + Double(j - grid.steps - truth) * grid.step } }
+                var candidateAudio = [Float](repeating: 0, count: reads.count * audioSize)
+                try candidateAudio.withUnsafeMutableBufferPointer { b in try loader.loadAudioViews(video: v, starts: reads, rng: &rng, into: b.baseAddress!) }
+                let s = scores(clips: Tensor(shape: [windows.count] + videoShape, data: windowFrames),
+                               rows: windows.indices.flatMap { [Int](repeating: $0, count: grid.candidates) },
+                               audio: Tensor(shape: [reads.count] + audioShape, data: candidateAudio))
+                var summed = [Float](repeating: 0, count: grid.candidates)
+                for k in windows.indices {
+                    let row = Array(s[(k * grid.candidates)..<((k + 1) * grid.candidates)])
+                    for j in row.indices { summed[j] += row[j] }
+                    let best = (row.indices.max { row[$0] < row[$1] } ?? 0) - grid.steps
+                    tallies[g].windows += 1
+                    if best == truth { tallies[g].wExact += 1 }
+                    if abs(best - truth) <= 1 { tallies[g].wOne += 1 }
+                }
+                let best = (summed.indices.max { summed[$0] < summed[$1] } ?? 0) - grid.steps
+                tallies[g].videos += 1
+                if best == truth { tallies[g].vExact += 1 }
+                if abs(best - truth) <= 1 { tallies[g].vOne += 1 }
+            }
+            progress(v + 1, videos.count)
+        }
+        func share(_ a: Int, _ b: Int) -> Double { Double(a) / Double(max(b, 1)) }
+        let offsets = zip(grids, tallies).map { grid, t in
+            let n = Double(grid.candidates)
+            return OffsetResult(grid: grid.name, stepSeconds: grid.step, candidates: grid.candidates, videos: t.videos, windows: t.windows,
+                                skipped: t.skipped, windowExact: share(t.wExact, t.windows), windowWithinOne: share(t.wOne, t.windows),
+                                videoExact: share(t.vExact, t.videos), videoWithinOne: share(t.vOne, t.videos),
+                                chanceExact: 1 / n, chanceWithinOne: (3 * n - 2) / (n * n))
+        }
+        let result = Result(pairs: pairCount[0] + pairCount[1], accuracy: share(pairCorrect[0] + pairCorrect[1], pairCount[0] + pairCount[1]),
+                            accuracyInSync: share(pairCorrect[1], pairCount[1]), accuracyShifted: share(pairCorrect[0], pairCount[0]),
+                            inSyncAboveShifted: share(above, twins), offsets: offsets)
+        return (result, problems)
+    }
+}
