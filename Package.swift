@@ -56,7 +56,7 @@ let package = Package(
         // Training: the trainer loop, metrics and TensorBoard event files.
         .target(name: "Training", dependencies: ["Models", "Pipeline", "NN", "Corpora", "Media", "Text", "TensorCore"]),
         // Evaluation: frozen features, linear probe, kNN, correspondence accuracy.
-        .target(name: "Evaluation", dependencies: ["Models", "Pipeline", "Encoders", "Objectives", "Corpora", "NN", "TensorCore"]),
+        .target(name: "Evaluation", dependencies: ["Models", "Pipeline", "Encoders", "Objectives", "Corpora", "Media", "NN", "TensorCore"]),
         // Retrieval: embedding indexes of a corpus, exact top-k search, moments.
         .target(name: "Retrieval", dependencies: ["Models", "Pipeline", "Media", "AudioFeatures", "Text", "CBLAS", "TensorCore"]),
         // Benchmarks: the reference workloads and their peers.

@@ -1,5 +1,6 @@
 import Corpora
 import Foundation
+import Media
 import Models
 import Pipeline
 import TensorCore
@@ -82,6 +83,27 @@ public struct SyncEvaluation {
         }
     }
 
+    /// For each window start `t` (seconds of video time), the in-sync score of every candidate
+    /// offset of `grid` (index j: offset `(j − steps)·step`) when the file's audio is delayed
+    /// by `delay` seconds more than it is: candidate c reads the audio at `t + c − delay`.
+    /// `[windows][candidates]`; every read must lie inside the video.
+    public func offsetCurves(loader: ClipLoader, video v: Int, windows: [Double], grid: Grid, delay: Double = 0,
+                             rng: inout SeededRandom) throws -> [[Float]] {
+        let (videoShape, audioShape) = (loader.clipShape(.video), loader.clipShape(.audio))
+        let (videoSize, audioSize) = (videoShape.reduce(1, *), audioShape.reduce(1, *))
+        var frames = [Float](repeating: 0, count: windows.count * videoSize)
+        try frames.withUnsafeMutableBufferPointer { b in
+            for (k, t) in windows.enumerated() { try loader.load(.video, video: v, start: t, rng: &rng, into: b.baseAddress! + k * videoSize) }
+        }
+        let reads = windows.flatMap { t in (0..<grid.candidates).map { j in t + Double(j - grid.steps) * grid.step - delay } }
+        var audio = [Float](repeating: 0, count: reads.count * audioSize)
+        try audio.withUnsafeMutableBufferPointer { b in try loader.loadAudioViews(video: v, starts: reads, rng: &rng, into: b.baseAddress!) }
+        let s = scores(clips: Tensor(shape: [windows.count] + videoShape, data: frames),
+                       rows: windows.indices.flatMap { [Int](repeating: $0, count: grid.candidates) },
+                       audio: Tensor(shape: [reads.count] + audioShape, data: audio))
+        return windows.indices.map { Array(s[($0 * grid.candidates)..<(($0 + 1) * grid.candidates)]) }
+    }
+
     public func run(corpus: Corpus, split: String, clips: Int, geometry: ClipGeometry, seed: UInt64 = 0,
                     grids: [Grid] = [.frames, .synchformer],
                     progress: (Int, Int) -> Void = { _, _ in }) throws -> (Result, [CorpusProblem]) {
@@ -130,20 +152,9 @@ public struct SyncEvaluation {
                 guard hi >= lo else { tallies[g].skipped += 1; continue }
                 let truth = Int(rng.next() % UInt64(grid.candidates)) - grid.steps
                 let windows = (0..<clips).map { clips == 1 ? (lo + hi) / 2 : lo + (hi - lo) * Double($0) / Double(clips - 1) }
-                var windowFrames = [Float](repeating: 0, count: windows.count * videoSize)
-                try windowFrames.withUnsafeMutableBufferPointer { b in
-                    for (k, t) in windows.enumerated() { try loader.load(.video, video: v, start: t, rng: &rng, into: b.baseAddress! + k * videoSize) }
-                }
-                // Window k, candidate c (index j): the original audio at t + (c − truth)·step.
-                let reads = windows.flatMap { t in (0..<grid.candidates).map { j in t + Double(j - grid.steps - truth) * grid.step } }
-                var candidateAudio = [Float](repeating: 0, count: reads.count * audioSize)
-                try candidateAudio.withUnsafeMutableBufferPointer { b in try loader.loadAudioViews(video: v, starts: reads, rng: &rng, into: b.baseAddress!) }
-                let s = scores(clips: Tensor(shape: [windows.count] + videoShape, data: windowFrames),
-                               rows: windows.indices.flatMap { [Int](repeating: $0, count: grid.candidates) },
-                               audio: Tensor(shape: [reads.count] + audioShape, data: candidateAudio))
+                let curves = try offsetCurves(loader: loader, video: v, windows: windows, grid: grid, delay: Double(truth) * grid.step, rng: &rng)
                 var summed = [Float](repeating: 0, count: grid.candidates)
-                for k in windows.indices {
-                    let row = Array(s[(k * grid.candidates)..<((k + 1) * grid.candidates)])
+                for row in curves {
                     for j in row.indices { summed[j] += row[j] }
                     let best = (row.indices.max { row[$0] < row[$1] } ?? 0) - grid.steps
                     tallies[g].windows += 1
@@ -169,5 +180,61 @@ public struct SyncEvaluation {
                             accuracyInSync: share(pairCorrect[1], pairCount[1]), accuracyShifted: share(pairCorrect[0], pairCount[0]),
                             inSyncAboveShifted: share(above, twins), offsets: offsets)
         return (result, problems)
+    }
+}
+
+/// `concord sync`: a file's audio-to-video offset as an avsync model sees it.
+public struct SyncEstimate: Codable, Sendable {
+    public var file: String
+    /// Seconds the audio lags the video (negative: it leads); move the audio by minus this to fix it.
+    public var offset: Double
+    /// The offset in frames at the file's frame rate.
+    public var frames: Double
+    public var frameRate: Double
+    /// SyncNet's confidence: the best mean score minus the median over the candidates.
+    public var confidence: Double
+    public var windows: Int
+    /// The candidate offsets (seconds) and their mean scores over the windows.
+    public var candidates: [Double]
+    public var curve: [Double]
+}
+
+extension SyncEvaluation {
+    /// Estimates the offset of one media file from windows `stride` seconds apart over the
+    /// whole file, each scoring every candidate of `grid`; throws naming the file when it has
+    /// no video or no audio stream or is too short for one window with the grid's reach.
+    public func estimate(file: String, geometry: ClipGeometry, grid: Grid, stride: Double) throws -> SyncEstimate {
+        let info = try MediaInfo(path: file)
+        guard let video = info.video.first else { throw EvaluationError.missing("\(file): no video stream (sync needs video and audio)") }
+        guard !info.audio.isEmpty else { throw EvaluationError.missing("\(file): no audio stream (sync needs video and audio)") }
+        let item = SampledVideo(id: (file as NSString).lastPathComponent, path: file, duration: info.duration, hasVideo: true, hasAudio: true)
+        let loader = ClipLoader(videos: [item], geometry: geometry, video: .none, audio: .none)
+        let sampler = ClipSampler(videos: [item], spec: ExampleSpec(views: [ViewRequest(.video)]), geometry: geometry, seed: 0)
+        let reach = Double(grid.steps) * grid.step
+        let (lo, hi) = (reach, sampler.lastStart(info.duration) - reach)
+        guard hi >= lo else {
+            throw EvaluationError.missing(String(format: "%@: too short (%.2f s) for one %.2f s window with ±%.2f s of offsets (needs %.2f s)",
+                                                 file, info.duration, geometry.duration, reach, geometry.duration + 2 * reach + 0.02))
+        }
+        let count = max(1, Int(((hi - lo) / stride).rounded(.down)) + 1)
+        let windows = (0..<count).map { lo + Double($0) * stride }
+        model.eval()
+        defer { model.train() }
+        var rng = SeededRandom(seed: 0)
+        var summed = [Double](repeating: 0, count: grid.candidates)
+        // Chunks of windows keep the audio batch small.
+        for chunk in Swift.stride(from: 0, to: windows.count, by: 8) {
+            let part = Array(windows[chunk..<min(chunk + 8, windows.count)])
+            for row in try offsetCurves(loader: loader, video: 0, windows: part, grid: grid, rng: &rng) {
+                for j in row.indices { summed[j] += Double(row[j]) }
+            }
+        }
+        let curve = summed.map { $0 / Double(windows.count) }
+        let best = curve.indices.max { curve[$0] < curve[$1] } ?? grid.steps
+        let offset = Double(best - grid.steps) * grid.step
+        let median = curve.sorted()[curve.count / 2]
+        return SyncEstimate(file: file, offset: offset, frames: offset * video.frameRate, frameRate: video.frameRate,
+                            confidence: curve[best] - median, windows: windows.count,
+                            candidates: (0..<grid.candidates).map { Double($0 - grid.steps) * grid.step }, curve: curve)
     }
 }

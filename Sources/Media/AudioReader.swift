@@ -10,6 +10,11 @@ import CFFmpeg
 /// `inputRate / gcd(inputRate, rate)` samples). So the samples of a span equal the samples
 /// at the same times of the whole file resampled in one go, whatever the span's start.
 /// Requests in increasing time order continue from the decoder's position instead of seeking.
+///
+/// NOTE: one timeline for every read: output sample i is the sound at `i / rate` seconds of
+/// the stream's presentation time. Audio that starts after 0 (an MP4 made with `-itsoffset`,
+/// a camera whose sound starts late) is preceded by silence, in the whole-file read and in a
+/// window alike, as `ffmpeg -af aresample=RATE:first_pts=0` does.
 public final class AudioReader {
     public let path: String
     public let info: AudioStreamInfo
@@ -54,11 +59,11 @@ public final class AudioReader {
         self.timeBase = container.timeBase(index)
     }
 
-    /// The whole stream, from its start to its end.
+    /// The whole stream from time 0 (leading silence where the audio starts later) to its end.
     public func readAll() throws -> [Float] {
         try restart(at: 0)
         while !endOfStream { try decodeMore() }
-        return Array(buffer[max(0, -bufferStart)...])
+        return [Float](repeating: 0, count: max(0, bufferStart)) + Array(buffer[max(0, -bufferStart)...])
     }
 
     /// From `start` for `duration` seconds, or to the end of the stream when `duration` is nil.
@@ -88,9 +93,10 @@ public final class AudioReader {
             throw MediaError.spanOutOfRange(path, start: start, duration: duration,
                                             streamDuration: Double(bufferStart + buffer.count) / Double(rate))
         }
+        // A span before the stream's first sample (audio that starts late) is silence there:
+        // after a restart at or before the stream's start, the buffer begins at its first sample.
         let offset = first - bufferStart
-        precondition(offset >= 0, "AudioReader: span starts before the decoded buffer")
-        for i in 0..<available { out[i] = buffer[offset + i] }
+        for i in max(0, -offset)..<available { out[i] = buffer[offset + i] }
         let keepFrom = max(0, offset - Int(Self.preroll * Double(rate)))
         if keepFrom > 0 {
             buffer.removeFirst(keepFrom)

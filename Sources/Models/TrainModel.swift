@@ -120,63 +120,43 @@ public final class Encodings {
 
     public init(model: TrainModel, batch: Batch) { (self.model, self.batch) = (model, batch) }
 
-    /// The video encoder's feature map `[rows, 8w, T', 7, 7]`.
-    public var videoFeatures: Tensor {
-        if let t = cache["video.features"] { return t }
-        let t = model.encodeFeatures(batch.stream(.video))
-        cache["video.features"] = t
-        return t
-    }
-
-    /// `[rows, 8w]` pooled video embeddings.
-    public var video: Tensor {
-        if let t = cache["video"] { return t }
-        let t = videoFeatures.globalAveragePooled()
-        cache["video"] = t
-        return t
-    }
-
-    /// `[B·first, 256]` narration embeddings: the first `first` text views of each example
-    /// (the text stream holds `perExample` of them per example).
-    public func text(first: Int) -> Tensor {
-        let key = "text.\(first)"
+    /// The value under `key`, computed once per batch.
+    func cached(_ key: String, _ make: () -> Tensor) -> Tensor {
         if let t = cache[key] { return t }
-        let stream = batch.stream(.text)  // [B·perExample, tokens]
-        let examples = batch.examples.count, perExample = stream.shape[0] / examples, tokens = stream.shape[1]
-        var ids: [Int] = []
-        ids.reserveCapacity(examples * first * tokens)
-        for i in 0..<examples {
-            for k in 0..<first { ids += stream.data[((i * perExample + k) * tokens)..<((i * perExample + k + 1) * tokens)].map { Int($0) } }
-        }
-        let t = model.encode(.text, Tensor(shape: [examples * first, tokens], data: ids.map(Float.init)))
+        let t = make()
         cache[key] = t
         return t
     }
 
+    /// The video encoder's feature map `[rows, 8w, T', 7, 7]`.
+    public var videoFeatures: Tensor { cached("video.features") { model.featureMap(.video, batch.stream(.video)) } }
+
+    /// `[rows, 8w]` pooled video embeddings.
+    public var video: Tensor { cached("video") { videoFeatures.globalAveragePooled() } }
+
     /// The audio encoder's feature map `[rows, 8w, melFrames/16, 4]` (time, then frequency).
-    public var audioFeatures: Tensor {
-        if let t = cache["audio.features"] { return t }
-        let t = model.featureMap(.audio, batch.stream(.audio))
-        cache["audio.features"] = t
-        return t
-    }
+    public var audioFeatures: Tensor { cached("audio.features") { model.featureMap(.audio, batch.stream(.audio)) } }
 
     /// `[rows, 8w]` audio embeddings.
-    public var audio: Tensor {
-        if let t = cache["audio"] { return t }
-        let t = audioFeatures.globalAveragePooled()
-        cache["audio"] = t
-        return t
+    public var audio: Tensor { cached("audio") { audioFeatures.globalAveragePooled() } }
+
+    /// `[B·first, 256]` narration embeddings: the first `first` text views of each example
+    /// (the text stream holds `perExample` of them per example).
+    public func text(first: Int) -> Tensor {
+        cached("text.\(first)") {
+            let stream = batch.stream(.text)  // [B·perExample, tokens]
+            let examples = batch.examples.count, perExample = stream.shape[0] / examples, tokens = stream.shape[1]
+            var ids: [Int] = []
+            ids.reserveCapacity(examples * first * tokens)
+            for i in 0..<examples {
+                for k in 0..<first { ids += stream.data[((i * perExample + k) * tokens)..<((i * perExample + k + 1) * tokens)].map { Int($0) } }
+            }
+            return model.encode(.text, Tensor(shape: [examples * first, tokens], data: ids.map(Float.init)))
+        }
     }
 }
 
 extension TrainModel {
-    /// The video encoder's feature map `[B, 8w, T', 7, 7]` of clips `[B, 3, T, H, W]`.
-    func encodeFeatures(_ clips: Tensor) -> Tensor {
-        guard let video else { preconditionFailure("TrainModel: no video encoder") }
-        return video.features(clips)
-    }
-
     /// The joint spaces this model embeds into, by objective name, with their modalities
     /// (e.g. `milnce`: video and text; `avnce`: video and audio).
     public var jointSpaces: [(space: String, modalities: [Modality])] {

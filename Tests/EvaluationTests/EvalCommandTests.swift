@@ -67,6 +67,25 @@ import TestSupport
         }
         let wrong = try runConcord(["eval", "sync", "--checkpoint", try trained("avnce"), "--clips", "2"])
         #expect(wrong.status != 0 && wrong.stderr.contains("no avsync head"), "\(wrong.stderr)")
+
+        // concord sync: one line (or JSON object) per file; files it cannot use are named, and the others still done.
+        let video = repositoryRoot + "/corpora/sounding-objects/videos/sounding-objects-0000.mp4"
+        let silent = makeTemporaryDirectory("sync-inputs") + "/silent.mp4"
+        let short = (silent as NSString).deletingLastPathComponent + "/short.mp4"
+        _ = try run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-i", video, "-an", "-c:v", "copy", silent])
+        _ = try run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-i", video, "-t", "1.2", short])
+        let curves = makeTemporaryDirectory("sync-curves")
+        let s = try runConcord(["sync", "--checkpoint", out, "--json", "--curve", curves, video, silent, short])
+        #expect(s.status == 1)
+        #expect(s.stderr.contains(silent + ": no audio stream") && s.stderr.contains(short + ": too short"), "\(s.stderr)")
+        let estimate = try #require(try JSONSerialization.jsonObject(with: s.stdout) as? [String: Any])
+        let candidates = try #require(estimate["candidates"] as? [Double]), curve = try #require(estimate["curve"] as? [Double])
+        #expect(candidates.count == 31 && curve.count == 31 && abs(candidates[0] + 0.6) < 1e-9)
+        let offset = try #require(estimate["offset"] as? Double)
+        #expect(abs(offset) <= 0.6 + 1e-9 && (estimate["windows"] as? Int ?? 0) >= 1)
+        #expect(abs((estimate["frames"] as? Double ?? 0) - offset * (estimate["frame_rate"] as? Double ?? 0)) < 1e-9)
+        #expect(abs(curve.max()! - curve.sorted()[15] - (estimate["confidence"] as? Double ?? -1)) < 1e-9)
+        #expect(FileManager.default.fileExists(atPath: curves + "/sounding-objects-0000.sync.npy"))
     }
 
     @Test func avcCountsBalancedPairsAndNeedsItsHead() throws {

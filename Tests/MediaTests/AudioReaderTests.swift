@@ -48,3 +48,53 @@ import Testing
         #expect(maxAbsoluteDifference(ours, cli) < 1e-4)
     }
 }
+
+/// One timeline for every read (issue 23): audio that starts after the video (`-itsoffset`)
+/// is preceded by silence in the whole-file read and in windows, equal to ffmpeg's
+/// `aresample=16000:first_pts=0`, in several containers and codecs.
+@Suite struct AudioTimelineTests {
+    static func lateAudioFile(_ container: String, video: String, audio: String, offset: Double) throws -> String {
+        let path = makeTemporaryDirectory("late-audio") + "/late.\(container)"
+        let r = try run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-y",
+                         "-f", "lavfi", "-i", "testsrc=duration=3:size=64x64:rate=25",
+                         "-itsoffset", String(offset), "-f", "lavfi", "-i", "sine=frequency=440:duration=2.4:sample_rate=48000",
+                         "-map", "0:v", "-map", "1:a", "-c:v", video, "-c:a", audio, path])
+        guard r.status == 0 else { throw FFmpegCLI.Failure(description: r.stderr) }
+        return path
+    }
+
+    /// The lag (samples, within ±`reach`) at which `a` best matches `b`, and the mean absolute difference there.
+    static func bestLag(_ a: [Float], _ b: [Float], reach: Int) -> (lag: Int, difference: Float) {
+        let n = min(a.count, b.count) - 2 * reach
+        var best = (lag: 0, difference: Float.infinity)
+        for lag in -reach...reach {
+            var total: Float = 0
+            for i in reach..<(reach + n) { total += abs(a[i] - b[i + lag]) }
+            if total / Float(n) < best.difference { best = (lag, total / Float(n)) }
+        }
+        return best
+    }
+
+    @Test(arguments: [("mp4", "libx264", "aac"), ("mkv", "libx264", "libmp3lame"), ("webm", "libvpx-vp9", "libopus")])
+    func lateAudioIsSilenceFirstOnOneTimeline(container: String, video: String, audio: String) throws {
+        let path = try Self.lateAudioFile(container, video: video, audio: audio, offset: 0.5)
+        let cli = try FFmpegCLI.ffmpeg(["-i", path, "-map", "0:a:0", "-af", "aresample=16000:first_pts=0", "-ac", "1", "-f", "f32le", "pipe:1"])
+            .withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
+        let whole = try AudioReader(path: path).readAll()
+        // The first 0.45 s are silence (the sine starts at 0.5 s less the codec's priming, at most 50 ms).
+        #expect(whole.count > 16000 * 2, "\(container): \(whole.count) samples")
+        #expect(whole.prefix(7200).allSatisfy { abs($0) < 1e-3 }, "\(container): sound before the audio starts")
+        #expect(whole[9000..<12000].contains { abs($0) > 0.1 }, "\(container): no sound after it starts")
+        // Within 1 ms (16 samples) of ffmpeg's first_pts=0 timeline.
+        let (lag, difference) = Self.bestLag(whole, cli, reach: 48)
+        #expect(abs(lag) <= 16 && difference < 2e-3, "\(container): lag \(lag) samples, mean difference \(difference)")
+        // Windows before, across and after the start equal the whole-file read at the same times.
+        for start in [0.0, 0.3, 0.9, 1.6] {
+            let window = try AudioReader(path: path).read(start: start, duration: 0.5)
+            let first = Int((start * 16000).rounded())
+            let reference = Array(whole[first..<(first + 8000)])
+            let worst = maxAbsoluteDifference(window, reference)
+            #expect(worst < 2e-2, "\(container) window at \(start): max difference \(worst)")
+        }
+    }
+}

@@ -5,9 +5,11 @@ import Foundation
 public enum FFmpegCLI {
     public struct Failure: Error, CustomStringConvertible {
         public var description: String
+        public init(description: String) { self.description = description }
     }
 
-    static func ffmpeg(_ args: [String]) throws -> Data {
+    /// Runs the ffmpeg CLI (quiet, no stdin) and returns its standard output.
+    public static func ffmpeg(_ args: [String]) throws -> Data {
         let r = try run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin"] + args)
         guard r.status == 0 else { throw Failure(description: "ffmpeg \(args.joined(separator: " ")) failed: \(r.stderr)") }
         return r.stdout

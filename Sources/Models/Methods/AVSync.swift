@@ -19,7 +19,7 @@ import TensorCore
 /// collapsed to one distance for every pair once hard negatives came, docs/experiments.md).
 /// Head and loss: `margin` (AVTS) — a projection MLP per modality to 128 dimensions,
 /// L2-normalised, and the contrastive margin loss `y·d² + (1 − y)·max(η − d, 0)²`; or `bce`
-/// (Owens & Efros) — the fusion MLP on the concatenated features, 2 logits, cross-entropy.
+/// (Owens & Efros) — the fusion MLP on the concatenated projections, 2 logits, cross-entropy.
 /// Metrics: `avsync_accuracy` (in sync or not, on the step's pairs); the in-sync score of a
 /// pair (`syncScores`) is what `eval sync` and offset estimation rank.
 public struct AVSync: Method {
@@ -59,14 +59,14 @@ public struct AVSync: Method {
         self.options = options
     }
 
-    /// `margin`: a projection per modality; `bce`: the fusion head.
+    /// A projection per modality (MLP with BatchNorm to 128 dimensions, L2-normalised); `bce`
+    /// adds the fusion head on the two projections.
     public final class Head: Module {
-        public let video: ProjectionHead?, audio: ProjectionHead?
+        public let video: ProjectionHead, audio: ProjectionHead
         public let fusion: AVCHead?
-        init(video: ProjectionHead?, audio: ProjectionHead?, fusion: AVCHead?) { (self.video, self.audio, self.fusion) = (video, audio, fusion) }
+        init(video: ProjectionHead, audio: ProjectionHead, fusion: AVCHead?) { (self.video, self.audio, self.fusion) = (video, audio, fusion) }
         public override var children: [(String, Module)] {
-            if let fusion { return [("fusion", fusion)] }
-            return [video.map { ("video", $0 as Module) }, audio.map { ("audio", $0 as Module) }].compactMap { $0 }
+            [("video", video), ("audio", audio)] + (fusion.map { [("fusion", $0 as Module)] } ?? [])
         }
     }
 
@@ -81,10 +81,12 @@ public struct AVSync: Method {
     public var videoAugmentation: VideoAugmentation { .light }
 
     public func makeHead(_ widths: EncoderWidths, rng: inout SeededRandom) -> Head {
-        let (videoInputs, audioInputs) = (widths.video * widths.videoSteps, widths.audio * widths.audioSteps)
-        if options.loss == "bce" { return Head(video: nil, audio: nil, fusion: AVCHead(inputs: videoInputs + audioInputs, rng: &rng)) }
-        let video = ProjectionHead(input: videoInputs, rng: &rng)
-        return Head(video: video, audio: ProjectionHead(input: audioInputs, rng: &rng), fusion: nil)
+        // NOTE: the flattened maps (1280 values at width 16) go through the projections'
+        // BatchNorm first; a fusion MLP on the raw maps lost every ReLU within 50 steps
+        // (the loss stayed at log 2, docs/experiments.md).
+        let video = ProjectionHead(input: widths.video * widths.videoSteps, rng: &rng)
+        let audio = ProjectionHead(input: widths.audio * widths.audioSteps, rng: &rng)
+        return Head(video: video, audio: audio, fusion: options.loss == "bce" ? AVCHead(inputs: 256, rng: &rng) : nil)
     }
 
     /// The video feature map `[B, C, T', h, w]` averaged over space and flattened: `[B, C·T']`.
@@ -101,20 +103,14 @@ public struct AVSync: Method {
 
     public func loss(_ e: Encodings, head: Head, batch: Batch) -> (loss: Tensor, metrics: [String: Double]) {
         let inSync = batch.examples.map { $0.inSync ? 1 : 0 }
-        let (video, audio) = (Self.timeResolved(video: e.videoFeatures), Self.timeResolved(audio: e.audioFeatures))
+        let (v, a) = (head.video(Self.timeResolved(video: e.videoFeatures)), head.audio(Self.timeResolved(audio: e.audioFeatures)))
         if let fusion = head.fusion {
-            let logits = fusion(video: video, audio: audio)
+            let logits = fusion(video: v, audio: a)
             let objective = CorrespondenceLoss()
             return (objective(logits: logits, corresponds: inSync), ["avsync_accuracy": objective.accuracy(logits: logits, corresponds: inSync)])
         }
-        let (v, a) = projections(video: video, audio: audio, head: head)
         let objective = ContrastiveMarginLoss(margin: options.margin)
         return (objective(video: v, audio: a, inSync: inSync), ["avsync_accuracy": objective.accuracy(video: v, audio: a, inSync: inSync)])
-    }
-
-    func projections(video: Tensor, audio: Tensor, head: Head) -> (Tensor, Tensor) {
-        guard let pv = head.video, let pa = head.audio else { preconditionFailure("avsync: a margin head without projections") }
-        return (pv(video), pa(audio))
     }
 
     /// A pair is called in sync when its score (`syncScores`) is above this: −η/2 (margin),
@@ -125,11 +121,11 @@ public struct AVSync: Method {
     /// the other (bce). `video, audio`: time-resolved features (`timeResolved`); `[B]` scores.
     public func syncScores(video: Tensor, audio: Tensor, head: Head) -> [Float] {
         Autograd.withoutGradients {
+            let (v, a) = (head.video(video), head.audio(audio))
             if let fusion = head.fusion {
-                let logits = fusion(video: video, audio: audio)
+                let logits = fusion(video: v, audio: a)
                 return (0..<logits.shape[0]).map { logits.data[2 * $0 + 1] - logits.data[2 * $0] }
             }
-            let (v, a) = projections(video: video, audio: audio, head: head)
             return ContrastiveMarginLoss(margin: options.margin).squaredDistances(video: v, audio: a).data.map { -$0.squareRoot() }
         }
     }

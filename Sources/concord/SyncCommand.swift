@@ -1,0 +1,81 @@
+import ArgumentParser
+import Evaluation
+import Foundation
+import Models
+import TensorCore
+
+struct SyncCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sync",
+        abstract: "Estimate each file's audio-to-video offset with an avsync model.",
+        discussion: """
+        Windows every --stride seconds over the whole file are each scored against the audio at every \
+        candidate offset (every --step seconds within ±--range); the offset is the best mean score, the \
+        confidence the best minus the median (SyncNet's). A positive offset means the audio lags the \
+        video. --curve DIR writes each file's candidates and scores as NAME.sync.npy ([candidates, 2]).
+        """)
+
+    @Argument(help: "Media files with video and audio.")
+    var files: [String]
+
+    @Option(name: .customLong("checkpoint"), help: "An avsync checkpoint, its run folder or a released model's name.")
+    var checkpointReference: String
+
+    @Option(help: "Largest offset tried, in seconds either way.")
+    var range: Double = 0.6
+
+    @Option(help: "Seconds between candidate offsets.")
+    var step: Double = 0.04
+
+    @Option(help: "Seconds between windows.")
+    var stride: Double = 0.96
+
+    @Flag(help: "Print one JSON object per file.")
+    var json = false
+
+    @Option(help: "Write each file's score curve (.npy) into this folder.")
+    var curve: String?
+
+    @OptionGroup var global: GlobalOptions
+
+    func validate() throws {
+        guard range.isFinite, range > 0, range <= 10 else { throw ValidationError("--range must be in (0, 10] seconds (got \(range))") }
+        guard step.isFinite, step >= 0.005, step <= range else { throw ValidationError("--step must be between 0.005 s and --range (got \(step))") }
+        guard stride.isFinite, stride >= 0.04 else { throw ValidationError("--stride must be at least 0.04 s (got \(stride))") }
+        guard !files.isEmpty else { throw ValidationError("name at least one media file") }
+    }
+
+    func run() throws {
+        global.apply()
+        let checkpoint = try ReleasedModels.resolve(checkpointReference)
+        let (model, ckpt) = try loadModel(checkpoint: checkpoint, randomInit: false)
+        let evaluation = try SyncEvaluation(model: model)
+        let grid = SyncEvaluation.Grid(name: "sync", step: step, steps: Int((range / step).rounded(.down)))
+        if let curve { try FileManager.default.createDirectory(atPath: curve, withIntermediateDirectories: true) }
+        var failures = 0
+        for file in files {
+            do {
+                let e = try evaluation.estimate(file: file, geometry: ckpt.config.clip, grid: grid, stride: stride)
+                if let curve {
+                    let name = ((file as NSString).lastPathComponent as NSString).deletingPathExtension + ".sync.npy"
+                    try NPY.write(zip(e.candidates, e.curve).flatMap { [Float($0), Float($1)] }, shape: [e.candidates.count, 2],
+                                  to: (curve as NSString).appendingPathComponent(name))
+                }
+                if json {
+                    let encoder = JSONEncoder()
+                    encoder.keyEncodingStrategy = .convertToSnakeCase
+                    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+                    print(String(decoding: try encoder.encode(e), as: UTF8.self))
+                } else {
+                    let lead = e.offset > 0 ? "audio lags the video" : e.offset < 0 ? "audio leads the video" : "in sync"
+                    print(String(format: "%@: offset %+.3f s (%+.1f frames at %.3g fps; %@), confidence %.3f over %d windows",
+                                 file, e.offset, e.frames, e.frameRate, lead, e.confidence, e.windows))
+                }
+            } catch {
+                failures += 1
+                FileHandle.standardError.write(Data("\(error)\n".utf8))
+            }
+        }
+        if failures > 0 { throw ExitCode(1) }
+    }
+}
