@@ -1,6 +1,7 @@
 import ArgumentParser
 import Evaluation
 import Foundation
+import Media
 import Models
 import TensorCore
 
@@ -12,14 +13,16 @@ struct SyncCommand: ParsableCommand {
         Windows every --stride seconds over the whole file are each scored against the audio at every \
         candidate offset (every --step seconds within ±--range); the offset is the best mean score, the \
         confidence the best minus the median (SyncNet's). A positive offset means the audio lags the \
-        video. --curve DIR writes each file's candidates and scores as NAME.sync.npy ([candidates, 2]).
+        video. --curve DIR writes each file's candidates and scores as NAME.sync.npy ([candidates, 2]). \
+        --fix OUT (one file) writes a copy whose audio is moved by minus the estimated offset (or by minus \
+        --offset, skipping the estimate), rewriting timestamps without re-encoding.
         """)
 
     @Argument(help: "Media files with video and audio.")
     var files: [String]
 
     @Option(name: .customLong("checkpoint"), help: "An avsync checkpoint, its run folder or a released model's name.")
-    var checkpointReference: String
+    var checkpointReference: String = "avsync-sounding-objects"
 
     @Option(help: "Largest offset tried, in seconds either way.")
     var range: Double = 0.6
@@ -36,6 +39,12 @@ struct SyncCommand: ParsableCommand {
     @Option(help: "Write each file's score curve (.npy) into this folder.")
     var curve: String?
 
+    @Option(help: "Write a copy of the (one) file with its audio moved to undo the offset.")
+    var fix: String?
+
+    @Option(help: "With --fix: the offset to undo, in seconds (positive: the audio lags), instead of the estimate.")
+    var offset: Double?
+
     @OptionGroup var global: GlobalOptions
 
     func validate() throws {
@@ -43,10 +52,20 @@ struct SyncCommand: ParsableCommand {
         guard step.isFinite, step >= 0.005, step <= range else { throw ValidationError("--step must be between 0.005 s and --range (got \(step))") }
         guard stride.isFinite, stride >= 0.04 else { throw ValidationError("--stride must be at least 0.04 s (got \(stride))") }
         guard !files.isEmpty else { throw ValidationError("name at least one media file") }
+        if fix != nil { guard files.count == 1 else { throw ValidationError("--fix takes one input file (got \(files.count))") } }
+        if let offset {
+            guard fix != nil else { throw ValidationError("--offset goes with --fix") }
+            guard offset.isFinite, abs(offset) <= 3600 else { throw ValidationError("--offset must be a finite number of seconds (got \(offset))") }
+        }
     }
 
     func run() throws {
         global.apply()
+        if let fix, let offset {
+            try Remuxer.copy(from: files[0], to: fix, audioShift: -offset)
+            print(String(format: "wrote %@: the audio of %@ moved by %+.3f s", fix, files[0], -offset))
+            return
+        }
         let checkpoint = try ReleasedModels.resolve(checkpointReference)
         let (model, ckpt) = try loadModel(checkpoint: checkpoint, randomInit: false)
         let evaluation = try SyncEvaluation(model: model)
@@ -70,6 +89,10 @@ struct SyncCommand: ParsableCommand {
                     let lead = e.offset > 0 ? "audio lags the video" : e.offset < 0 ? "audio leads the video" : "in sync"
                     print(String(format: "%@: offset %+.3f s (%+.1f frames at %.3g fps; %@), confidence %.3f over %d windows",
                                  file, e.offset, e.frames, e.frameRate, lead, e.confidence, e.windows))
+                }
+                if let fix {
+                    try Remuxer.copy(from: file, to: fix, audioShift: -e.offset)
+                    if !json { print(String(format: "wrote %@: the audio moved by %+.3f s", fix, -e.offset)) }
                 }
             } catch {
                 failures += 1

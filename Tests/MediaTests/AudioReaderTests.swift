@@ -1,3 +1,4 @@
+import Foundation
 import Media
 import TestSupport
 import Testing
@@ -96,5 +97,30 @@ import Testing
             let worst = maxAbsoluteDifference(window, reference)
             #expect(worst < 2e-2, "\(container) window at \(start): max difference \(worst)")
         }
+    }
+}
+
+/// `Remuxer` (concord sync --fix): the audio moved by a given amount without re-encoding,
+/// the video untouched.
+@Suite struct RemuxerTests {
+    @Test(arguments: ["mp4", "mkv"])
+    func movingTheAudioBackUndoesAnOffset(container: String) throws {
+        let late = try AudioTimelineTests.lateAudioFile(container, video: "libx264", audio: container == "mp4" ? "aac" : "libmp3lame", offset: 0.5)
+        let fixed = (late as NSString).deletingLastPathComponent + "/fixed.\(container)"
+        try Remuxer.copy(from: late, to: fixed, audioShift: -0.5)
+        let (before, after) = (try AudioReader(path: late).readAll(), try AudioReader(path: fixed).readAll())
+        // The video packets are copied: the same frames, all moved by one amount (the video is
+        // moved 0.5 s later rather than the audio earlier).
+        let (a, b) = (try FFmpegCLI.frameTimes(late), try FFmpegCLI.frameTimes(fixed))
+        let shift = (b.first ?? 0) - (a.first ?? 0)
+        #expect(a.count == b.count && zip(a, b).allSatisfy { abs($1 - $0 - shift) < 1e-3 }, "\(container): \(a.count) vs \(b.count) frames")
+        // Relative to the video the audio moved 0.5 s earlier, within 1 ms: the fixed audio at
+        // t is the late file's at t − (shift − 0.5 s).
+        let expected = Int(((shift - 0.5) * 16000).rounded())
+        let (lag, difference) = AudioTimelineTests.bestLag(Array(after[12000..<32000]), Array(before[(12000 - expected)..<(32000 - expected)]), reach: 48)
+        #expect(abs(shift - 0.5) < 0.005 && abs(lag) <= 16 && difference < 2e-3,
+                "\(container): video moved \(shift) s, audio lag \(lag) samples from the expected, mean difference \(difference)")
+        #expect(!FileManager.default.fileExists(atPath: fixed + ".partial"))
+        #expect(throws: MediaError.self) { try Remuxer.copy(from: late, to: fixed + ".nosuchformat", audioShift: 0) }
     }
 }
