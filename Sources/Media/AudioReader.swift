@@ -19,6 +19,9 @@ public final class AudioReader {
     public let path: String
     public let info: AudioStreamInfo
     public let rate: Int
+    /// Where the stream ends on the file's timeline (its start time plus its duration:
+    /// audio that starts late ends late too).
+    public let endTime: Double
     private let container: MediaContainer
     private let decoder: Decoder
     private let stream: Int
@@ -57,6 +60,8 @@ public final class AudioReader {
         self.stream = index
         self.decoder = try Decoder(container: container, stream: index, threads: threads)
         self.timeBase = container.timeBase(index)
+        let first = container.stream(index).pointee.start_time
+        self.endTime = max(0, first == AV_NOPTS ? 0 : Double(first) * timeBase) + info.duration
     }
 
     /// The whole stream from time 0 (leading silence where the audio starts later) to its end.
@@ -69,7 +74,7 @@ public final class AudioReader {
     /// From `start` for `duration` seconds, or to the end of the stream when `duration` is nil.
     public func read(start: Double, upTo duration: Double?) throws -> [Float] {
         if let duration { return try read(start: start, duration: duration) }
-        return start > 0 ? try read(start: start, duration: info.duration - start) : try readAll()
+        return start > 0 ? try read(start: start, duration: endTime - start) : try readAll()
     }
 
     /// `round(duration * rate)` samples starting at `start` seconds.
@@ -77,8 +82,8 @@ public final class AudioReader {
         guard start >= 0, duration > 0 else {
             throw MediaError.invalidArgument(path, reason: "need start >= 0 and duration > 0 (got \(start), \(duration))")
         }
-        if start >= info.duration || start + duration > info.duration + Self.endSlack {
-            throw MediaError.spanOutOfRange(path, start: start, duration: duration, streamDuration: info.duration)
+        if start >= endTime || start + duration > endTime + Self.endSlack {
+            throw MediaError.spanOutOfRange(path, start: start, duration: duration, streamDuration: endTime)
         }
         let first = Int((start * Double(rate)).rounded())
         let count = Int((duration * Double(rate)).rounded())

@@ -24,7 +24,7 @@ public enum MediaError: Error, CustomStringConvertible, Equatable, Sendable {
         case .noStream(let path, let kind): return "\(path): has no \(kind) stream"
         case .unsupportedCodec(let path, let codec): return "\(path): unsupported codec '\(codec)' (no decoder in this FFmpeg build)"
         case .spanOutOfRange(let path, let start, let duration, let streamDuration):
-            return "\(path): the span \(fmt(start))–\(fmt(start + duration)) s lies past the end of the stream (\(fmt(streamDuration)) s long)"
+            return "\(path): the span \(fmt(start))–\(fmt(start + duration)) s lies past the end of the stream (at \(fmt(streamDuration)) s)"
         case .malformedSubtitles(let path, let line, let reason): return "\(path):\(line): malformed subtitles: \(reason)"
         case .invalidArgument(let path, let reason): return "\(path): \(reason)"
         case .writeFailed(let path, let reason): return "\(path): cannot be written: \(reason)"

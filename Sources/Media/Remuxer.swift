@@ -16,7 +16,14 @@ public enum Remuxer {
     /// made negative and the audio packets stay exactly as they were.
     public static func copy(from input: String, to output: String, audioShift: Double) throws {
         guard audioShift.isFinite else { throw MediaError.invalidArgument(output, reason: "the audio shift must be finite (got \(audioShift))") }
+        // NOTE: AVI counts frames and samples instead of storing times, so it cannot hold one
+        // stream starting later than another (measured: the audio's timing was lost).
+        if (output as NSString).pathExtension.lowercased() == "avi" {
+            throw MediaError.invalidArgument(output, reason: "AVI cannot hold an offset between streams; write .mkv or .mp4")
+        }
         let source = try MediaContainer(path: input)
+        // AVI and other containers without presentation times: have the demuxer make them.
+        source.context.pointee.flags |= AVFMT_FLAG_GENPTS
         guard let format = av_guess_format(nil, output, nil) else {
             throw MediaError.writeFailed(output, reason: "no container format for this file name")
         }

@@ -101,7 +101,12 @@ public struct ClipLoader: Sendable {
                     return Array(all[first..<(first + available)]) + [Float](repeating: 0, count: count - available)
                 }
             } else {
-                samples = try AudioReader(path: path, rate: geometry.sampleRate).read(start: lo, duration: hi - lo + geometry.duration)
+                // Windows past the end of the audio (a track that ends before the video) read silence there.
+                let reader = try AudioReader(path: path, rate: geometry.sampleRate)
+                let wanted = hi - lo + geometry.duration
+                let available = min(wanted, reader.endTime - lo)
+                let read = available > 0.01 ? try reader.read(start: lo, duration: available) : []
+                samples = read + [Float](repeating: 0, count: max(0, Int((wanted * rate).rounded()) - read.count))
             }
         } catch let error as ClipCacheError {
             throw ViewLoadError(video: v, path: path, underlying: "\(error)")

@@ -2,6 +2,7 @@ import ArgumentParser
 import Corpora
 import Evaluation
 import Foundation
+import Media
 import Pipeline
 import Retrieval
 import Synthesis
@@ -41,8 +42,8 @@ struct DemoCommand: ParsableCommand {
     @Option(help: "Clips a video for the probes' features.")
     var clips: Int = 5
 
-    @Option(help: "Which parts to run (comma-separated, of 1,2,3).")
-    var parts: String = "1,2,3"
+    @Option(help: "Which parts to run (comma-separated, of 1,2,3,4).")
+    var parts: String = "1,2,3,4"
 
     @OptionGroup var global: GlobalOptions
 
@@ -72,7 +73,7 @@ struct DemoCommand: ParsableCommand {
     func run() throws {
         global.apply()
         let selected = Set(parts.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) })
-        guard !selected.isEmpty, selected.isSubset(of: [1, 2, 3]) else { throw ValidationError("--parts: a comma-separated list of 1, 2, 3") }
+        guard !selected.isEmpty, selected.isSubset(of: [1, 2, 3, 4]) else { throw ValidationError("--parts: a comma-separated list of 1, 2, 3, 4") }
         guard testVideos >= 16 else { throw ValidationError("--test-videos must be at least 16 (two a class)") }
         let folder = out ?? (NSTemporaryDirectory() + "concord-demo-\(ProcessInfo.processInfo.processIdentifier)")
         if let existing = try? FileManager.default.contentsOfDirectory(atPath: folder), !existing.isEmpty {
@@ -83,7 +84,7 @@ struct DemoCommand: ParsableCommand {
         print("Concord demo: seed \(seed), writing to \(folder)")
         var written: [(String, String)] = []
         let objects = (folder as NSString).appendingPathComponent("objects")
-        if !selected.isDisjoint(with: [1, 2]) {
+        if !selected.isDisjoint(with: [1, 2, 4]) {
             print("\nsynthesising \(3 * testVideos) sounding-objects videos (seed \(seed): \(2 * testVideos) to fit the probes and to train on, \(testVideos) to test)")
             try synthesise("sounding-objects", videos: 3 * testVideos, testShare: 1.0 / 3, into: objects)
             written.append((objects, "the fresh sounding-objects corpus (concord inspect \(objects))"))
@@ -91,8 +92,9 @@ struct DemoCommand: ParsableCommand {
         if selected.contains(1) { try releasedEncoders(corpus: objects) }
         if selected.contains(2) { written += try trainFromScratch(corpus: objects, folder: folder) }
         if selected.contains(3) { written += try textSearch(folder: (folder as NSString).appendingPathComponent("narrated")) }
+        if selected.contains(4) { written += try syncOffset(corpus: objects, folder: folder) }
 
-        print("\n4. What was written (in \(ProgressLine.clock(Date().timeIntervalSince(started))))")
+        print("\n5. What was written (in \(ProgressLine.clock(Date().timeIntervalSince(started))))")
         for (path, what) in written { print("   " + pad(path, 44) + what) }
         print("""
            On your own data (a corpus folder: manifest.jsonl and media; see the README):
@@ -217,6 +219,39 @@ struct DemoCommand: ParsableCommand {
             print("   10 points or more in this time: \(gains.joined(separator: ", ")); the other rows need longer training (models/README.md)")
         }
         return [(cache, "its clip cache (concord prepare)"), (run, "the run: checkpoint.safetensors, metrics.jsonl, TensorBoard events")]
+    }
+
+    static let syncModel = "avsync-sounding-objects"
+
+    /// Part 4: the released avsync model finds an offset put into a fresh test video, and the
+    /// copy it writes to undo it reads as in sync.
+    func syncOffset(corpus: String, folder: String) throws -> [(String, String)] {
+        print("\n4. Finding and fixing out-of-sync audio")
+        guard let checkpoint = try? ReleasedModels.resolve(Self.syncModel) else {
+            print("   skipped: the released model \(Self.syncModel) is not installed (concord models lists what is)")
+            return []
+        }
+        let c = try Corpus(path: corpus)
+        // The longest test video: the most windows to sum the scores over.
+        guard let entry = c.entries.filter({ $0.split == "test" }).max(by: { ($0.duration ?? 0) < ($1.duration ?? 0) }) else {
+            print("   skipped: no test video")
+            return []
+        }
+        let (late, fixed) = ((folder as NSString).appendingPathComponent("late.mp4"), (folder as NSString).appendingPathComponent("fixed.mp4"))
+        let delay = 0.32
+        try Remuxer.copy(from: c.resolve(entry.media), to: late, audioShift: delay)
+        print(String(format: "   %@ with its audio delayed by %.3f s (no re-encoding): %@", entry.id, delay, late))
+        let (model, ckpt) = try loadModel(checkpoint: checkpoint, randomInit: false)
+        let evaluation = try SyncEvaluation(model: model)
+        let grid = SyncEvaluation.Grid(name: "sync", step: 0.04, steps: 15)
+        let e = try evaluation.estimate(file: late, geometry: ckpt.config.clip, grid: grid, stride: 0.96)
+        let found = abs(e.offset - delay) < 0.02 ? "the offset put in" : abs(e.offset - delay) < 0.06 ? "one 40 ms step from the offset put in" : "not the offset put in"
+        print(String(format: "   concord sync late.mp4: offset %+.3f s (%@), confidence %.3f over %d windows", e.offset, found, e.confidence, e.windows))
+        try Remuxer.copy(from: late, to: fixed, audioShift: -e.offset)
+        let f = try evaluation.estimate(file: fixed, geometry: ckpt.config.clip, grid: grid, stride: 0.96)
+        print(String(format: "   concord sync late.mp4 --fix fixed.mp4, then concord sync fixed.mp4: offset %+.3f s, confidence %.3f", f.offset, f.confidence))
+        print("   (\(Self.syncModel) knows sounding-objects videos; on other footage its estimates are not yet reliable: models/README.md)")
+        return [(late, "a test video with its audio delayed"), (fixed, "the copy concord sync --fix wrote")]
     }
 
     /// Part 3: the released milnce model answers the step texts of a fresh narrated corpus.

@@ -52,7 +52,12 @@ struct SyncCommand: ParsableCommand {
         guard step.isFinite, step >= 0.005, step <= range else { throw ValidationError("--step must be between 0.005 s and --range (got \(step))") }
         guard stride.isFinite, stride >= 0.04 else { throw ValidationError("--stride must be at least 0.04 s (got \(stride))") }
         guard !files.isEmpty else { throw ValidationError("name at least one media file") }
-        if fix != nil { guard files.count == 1 else { throw ValidationError("--fix takes one input file (got \(files.count))") } }
+        if let fix {
+            guard files.count == 1 else { throw ValidationError("--fix takes one input file (got \(files.count))") }
+            guard (fix as NSString).pathExtension.lowercased() != "avi" else {
+                throw ValidationError("--fix \(fix): AVI cannot hold an offset between streams; write .mkv or .mp4")
+            }
+        }
         if let offset {
             guard fix != nil else { throw ValidationError("--offset goes with --fix") }
             guard offset.isFinite, abs(offset) <= 3600 else { throw ValidationError("--offset must be a finite number of seconds (got \(offset))") }

@@ -210,11 +210,13 @@ import Training
     /// their names (`CONCORD_MODELS` is searched first): every part prints its figures.
     @Test func demoRuns() throws {
         let models = makeTemporaryDirectory("cli-demo-models")
-        for (config, corpus, name) in [("avc", "sounding-objects", "avc-sounding-objects"), ("milnce", "narrated-howto", "milnce-narrated-howto")] {
+        for (config, corpus, name) in [("avc", "sounding-objects", "avc-sounding-objects"), ("milnce", "narrated-howto", "milnce-narrated-howto"),
+                                       ("avsync", "sounding-objects", "avsync-sounding-objects")] {
             let run = makeTemporaryDirectory("cli-demo-\(config)")
             let t = try runConcord(["train", "--config", repositoryRoot + "/configs/\(config).yaml", "corpus=" + repositoryRoot + "/corpora/" + corpus,
                                     "video.width=8", "audio.width=8", "batch_size=4", "steps=2", "out=" + run]
-                                   + (config == "avc" ? ["clip.short_side=64", "clip.size=56", "objectives.0.negatives_from=batch"] : []))
+                                   + (config == "avc" ? ["clip.short_side=64", "clip.size=56", "objectives.0.negatives_from=batch"] : [])
+                                   + (config == "avsync" ? ["clip.frames=8", "clip.short_side=40", "clip.size=32"] : []))
             #expect(t.status == 0, "\(t.stderr)")
             #expect(try runConcord(["export", "--checkpoint", run, "--out", models + "/\(name).safetensors", "--float16"]).status == 0)
         }
@@ -239,7 +241,10 @@ import Training
         // Part 3: an index of the fresh narrated corpus and the step texts answered.
         #expect(FileManager.default.fileExists(atPath: dir + "/narrated/index/video.milnce.npy"))
         #expect(text.contains("step R@1:"), "\(text)")
-        #expect(text.contains("4. What was written"), "\(text)")
+        // Part 4: an offset put into a test video, estimated, and the fixed copy estimated again.
+        #expect(text.contains("with its audio delayed by 0.320 s") && text.contains("then concord sync fixed.mp4: offset"), "\(text)")
+        #expect(FileManager.default.fileExists(atPath: dir + "/late.mp4") && FileManager.default.fileExists(atPath: dir + "/fixed.mp4"))
+        #expect(text.contains("5. What was written"), "\(text)")
         // Run again into the same folder: refused, nothing overwritten.
         let again = try run([concordExecutable(), "demo", "--out", dir], environment: ["CONCORD_MODELS": models])
         #expect(again.status != 0 && again.stderr.contains("not empty"), "\(again.stderr)")
