@@ -60,7 +60,7 @@ let package = Package(
         // Retrieval: embedding indexes of a corpus, exact top-k search, moments.
         .target(name: "Retrieval", dependencies: ["Models", "Pipeline", "Media", "AudioFeatures", "Text", "CBLAS", "TensorCore"]),
         // Benchmarks: the reference workloads and their peers.
-        .target(name: "Benchmarks", dependencies: ["Media", "AudioFeatures", "TensorCore", "NN", "Encoders", "Objectives", "Retrieval"]),
+        .target(name: "Benchmarks", dependencies: ["Media", "AudioFeatures", "Pipeline", "TensorCore", "NN", "Encoders", "Objectives", "Retrieval"]),
         .executableTarget(
             name: "concord",
             dependencies: [

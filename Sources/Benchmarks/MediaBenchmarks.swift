@@ -1,13 +1,13 @@
 import AudioFeatures
 import Foundation
 import Media
+import Pipeline
 import TensorCore
 
 /// The `decode` and `clips` workloads of `docs/design.md`, "Encoder presets and clip geometry", and the ffmpeg CLI doing
 /// the same work as the peer.
 public enum MediaBenchmarks {
-    /// The clip geometry: 8 frames every 3rd frame of a 25 fps stream, 112x112, 0.96 s of 16 kHz audio.
-    public static let clipFrames = 8
+    /// The clip length and audio rate of the workloads (the clips themselves: `ClipGeometry.default`).
     public static let clipDuration = 0.96
     public static let audioRate = 16000
 
@@ -127,34 +127,38 @@ public enum MediaBenchmarks {
         return (0..<count).map { _ in rng.uniform(0, duration - clipDuration - 0.1) }
     }
 
-    /// Reads `starts.count` clips: 8 frames every 3rd frame at 112x112, 0.96 s of 16 kHz mono
-    /// audio and its log-mel (default front-end, 96 frames x 64 bands: the frame past the clip
-    /// is dropped) each. Requests go in time order so one forward pass serves them; video and
-    /// audio (with its log-mel) run on two threads at once.
-    public static func clips(file: String, starts: [Double]) throws -> (frames: VideoFrames, audio: [[Float]], logmel: [[Float]]) {
-        let video = try VideoReader(path: file)
-        let step = 3 / video.info.frameRate
-        let times = starts.flatMap { s in (0..<clipFrames).map { s + Double($0) * step } }
-        nonisolated(unsafe) var audio = [[Float]](repeating: [], count: starts.count)
-        nonisolated(unsafe) var logmel = [[Float]](repeating: [], count: starts.count)
+    /// Reads `starts.count` clips through `ClipLoader`, the path training, evaluation and
+    /// embedding read clips by (no cache, no augmentation): each view opens the file, seeks and
+    /// decodes, as the peer's "reopen per clip" does. Video views `[starts.count, 3, 8, 112, 112]`
+    /// (8 frames 0.12 s apart, short side 128, centre crop 112, normalised); audio views
+    /// `[starts.count, 1, 96, 64]` (0.96 s of 16 kHz mono, its log-mel). Video and audio views
+    /// are read on two threads at once, each in time order.
+    public static func clips(file: String, starts: [Double]) throws -> (video: [Float], audio: [Float]) {
+        let info = try MediaInfo(path: file)
+        let loader = ClipLoader(videos: [SampledVideo(id: "bench", path: file, duration: info.duration, hasVideo: true, hasAudio: true)],
+                                geometry: .default, video: .none, audio: .none)
+        let (videoSize, audioSize) = (loader.clipShape(.video).reduce(1, *), loader.clipShape(.audio).reduce(1, *))
+        let order = starts.indices.sorted { starts[$0] < starts[$1] }
+        nonisolated(unsafe) var audio = [Float](repeating: 0, count: audioSize * starts.count)
         nonisolated(unsafe) var audioError: Error? = nil
         let group = DispatchGroup()
         group.enter()
         Thread.detachNewThread {
             do {
-                let reader = try AudioReader(path: file, rate: audioRate)
-                let extractor = LogMelExtractor(.default)
-                let keep = 96 * FrontEnd.default.bands
-                for k in starts.indices.sorted(by: { starts[$0] < starts[$1] }) {
-                    audio[k] = try reader.read(start: starts[k], duration: clipDuration)
-                    logmel[k] = Array(try extractor.compute(audio[k], sampleRate: audioRate, threads: 1).prefix(keep))
+                var rng = SeededRandom(seed: 0)
+                try audio.withUnsafeMutableBufferPointer { out in
+                    for k in order { try loader.load(.audio, video: 0, start: starts[k], rng: &rng, into: out.baseAddress! + k * audioSize) }
                 }
             } catch { audioError = error }
             group.leave()
         }
-        let frames = try video.frames(at: times, geometry: .clip112)
+        var video = [Float](repeating: 0, count: videoSize * starts.count)
+        var rng = SeededRandom(seed: 0)
+        try video.withUnsafeMutableBufferPointer { out in
+            for k in order { try loader.load(.video, video: 0, start: starts[k], rng: &rng, into: out.baseAddress! + k * videoSize) }
+        }
         group.wait()
         if let audioError { throw audioError }
-        return (frames, audio, logmel)
+        return (video, audio)
     }
 }

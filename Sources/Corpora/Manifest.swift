@@ -34,6 +34,20 @@ public struct CorpusEntry: Codable, Equatable, Sendable {
         case id, media, split, labels, narration, annotation, duration
         case soundSource = "sound_source"
     }
+
+    /// `id` and `media` are required; an entry without `split` is in `train`, one without
+    /// `labels` is unlabelled (a folder of one's own videos needs neither).
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        id = try c.decode(String.self, forKey: .id)
+        media = try c.decode(String.self, forKey: .media)
+        split = try c.decodeIfPresent(String.self, forKey: .split) ?? "train"
+        labels = try c.decodeIfPresent([String: String].self, forKey: .labels) ?? [:]
+        narration = try c.decodeIfPresent(String.self, forKey: .narration)
+        annotation = try c.decodeIfPresent(String.self, forKey: .annotation)
+        duration = try c.decodeIfPresent(Double.self, forKey: .duration)
+        soundSource = try c.decodeIfPresent(String.self, forKey: .soundSource)
+    }
 }
 
 /// Reading and writing `manifest.jsonl`.

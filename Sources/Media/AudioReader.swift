@@ -12,7 +12,7 @@ import CFFmpeg
 /// Requests in increasing time order continue from the decoder's position instead of seeking.
 ///
 /// NOTE: one timeline for every read: output sample i is the sound at `i / rate` seconds of
-/// the stream's presentation time. Audio that starts after 0 (an MP4 made with `-itsoffset`,
+/// the file's timeline (presentation time from the file's start, `MediaContainer.origin`). Audio that starts after 0 (an MP4 made with `-itsoffset`,
 /// a camera whose sound starts late) is preceded by silence, in the whole-file read and in a
 /// window alike, as `ffmpeg -af aresample=RATE:first_pts=0` does.
 public final class AudioReader {
@@ -25,7 +25,6 @@ public final class AudioReader {
     private let container: MediaContainer
     private let decoder: Decoder
     private let stream: Int
-    private let timeBase: Double
     private let packet = Packet()
     private let frame = Frame()
     private var resampler: AudioResampler? = nil
@@ -59,9 +58,7 @@ public final class AudioReader {
         self.container = container
         self.stream = index
         self.decoder = try Decoder(container: container, stream: index, threads: threads)
-        self.timeBase = container.timeBase(index)
-        let first = container.stream(index).pointee.start_time
-        self.endTime = max(0, first == AV_NOPTS ? 0 : Double(first) * timeBase) + info.duration
+        self.endTime = container.streamStart(index) + info.duration
     }
 
     /// The whole stream from time 0 (leading silence where the audio starts later) to its end.
@@ -162,7 +159,7 @@ public final class AudioReader {
         if resampler == nil {
             let inRate = Int(f.sample_rate)
             let ts = f.best_effort_timestamp != AV_NOPTS ? f.best_effort_timestamp : f.pts
-            let seconds = ts == AV_NOPTS ? 0 : Double(ts) * timeBase
+            let seconds = ts == AV_NOPTS ? 0 : container.seconds(ts, stream: stream)
             let firstInput = Int((seconds * Double(inRate)).rounded())
             // Start on a sample shared by the input and output grids.
             let g = gcd(inRate, rate)

@@ -22,6 +22,39 @@ final class MediaContainer {
         }
         self.path = path
         self.context = opened
+        // The earliest start of the audio and video streams, when it is after 0.
+        var earliest = Double.infinity
+        for i in 0..<Int(opened.pointee.nb_streams) {
+            let st = opened.pointee.streams[i]!.pointee
+            let type = st.codecpar.pointee.codec_type
+            guard type == AVMEDIA_TYPE_VIDEO || type == AVMEDIA_TYPE_AUDIO, st.start_time != AV_NOPTS else { continue }
+            earliest = min(earliest, Double(st.start_time) * av_q2d(st.time_base))
+        }
+        self.origin = earliest.isFinite ? max(0, earliest) : 0
+    }
+
+    /// Where the file's timeline starts, in stored presentation time (seconds): the earliest
+    /// start of its audio and video streams, or 0 when that is before 0.
+    ///
+    /// NOTE: every time Concord reads or reports is `stored presentation time - origin`, as
+    /// the ffmpeg CLI's are (it subtracts the input's start time unless `-copyts`). MPEG-TS
+    /// files (camcorder `.mts`/`.m2ts`, broadcast captures) start at 1.4 s or hours in; MP4s
+    /// start at 0, and a stream that starts late (audio made with `-itsoffset`) keeps its
+    /// lateness because the origin is the earliest stream's start. Two departures from the
+    /// CLI: a negative start (the codec priming Opus in WebM and some AAC muxers signal, which
+    /// the decoder drops) is not shifted, so frame times stay ffprobe's; and subtitle streams
+    /// do not count (a subtitle file's first cue is not where its timeline starts).
+    let origin: Double
+
+    /// A stored timestamp of `streamIndex` as seconds on the file's timeline.
+    func seconds(_ timestamp: Int64, stream streamIndex: Int) -> Double {
+        Double(timestamp) * timeBase(streamIndex) - origin
+    }
+
+    /// Where a stream starts on the file's timeline (0 when it does not say).
+    func streamStart(_ index: Int) -> Double {
+        let first = stream(index).pointee.start_time
+        return first == AV_NOPTS ? 0 : max(0, seconds(first, stream: index))
     }
 
     deinit {
@@ -61,16 +94,16 @@ final class MediaContainer {
     }
 
     /// Seeks so that the next packet read for `streamIndex` is at or before `seconds`
-    /// (the keyframe at or before that time). Times are presentation timestamps as stored.
+    /// (the keyframe at or before that time) on the file's timeline (see `origin`).
     /// A time at or before the file's start goes to its very first packet.
     func seek(stream streamIndex: Int, to seconds: Double) throws {
         let fileStart = context.pointee.start_time == AV_NOPTS ? 0 : context.pointee.start_time
-        if seconds * Double(AV_TIME_BASE) <= Double(fileStart) {
+        if seconds <= 0 {
             let r = avformat_seek_file(context, -1, Int64.min, fileStart, fileStart, 0)
             if r < 0 { throw MediaError.unreadable(path, reason: "seek to the start failed (\(averrorString(r)))") }
             return
         }
-        let target = Int64(seconds / timeBase(streamIndex))
+        let target = Int64(((seconds + origin) / timeBase(streamIndex)).rounded(.down))
         let result = avformat_seek_file(context, Int32(streamIndex), Int64.min, target, target, 0)
         if result < 0 {
             // Some demuxers only seek backwards from the start; try the plain call.
@@ -79,14 +112,14 @@ final class MediaContainer {
         }
     }
 
-    /// The presentation time (seconds) of the keyframe at or before `seconds`, from the
-    /// demuxer's index; nil when the container has no index.
+    /// The time (seconds, on the file's timeline) of the keyframe at or before `seconds`,
+    /// from the demuxer's index; nil when the container has no index.
     func keyframeTime(stream streamIndex: Int, atOrBefore seconds: Double) -> Double? {
         let st = stream(streamIndex)
         let tb = timeBase(streamIndex)
-        let i = av_index_search_timestamp(st, Int64(seconds / tb), AVSEEK_FLAG_BACKWARD)
+        let i = av_index_search_timestamp(st, Int64(((seconds + origin) / tb).rounded(.down)), AVSEEK_FLAG_BACKWARD)
         guard i >= 0, let entry = avformat_index_get_entry(st, i) else { return nil }
-        return Double(entry.pointee.timestamp) * tb
+        return self.seconds(entry.pointee.timestamp, stream: streamIndex)
     }
 
     /// Timestamps (seconds) of the index entries of a stream, in file order.

@@ -185,7 +185,7 @@ public enum Subtitles {
             let bytes = UnsafeBufferPointer(start: data, count: Int(p.size))
             guard let text = packetText(bytes, codec: codecID), !text.isEmpty else { continue }
             let ts = p.pts != AV_NOPTS ? p.pts : p.dts
-            let start = Double(ts) * tb
+            let start = container.seconds(ts, stream: chosen)
             segments.append(SubtitleSegment(start: start, end: start + Double(p.duration) * tb, text: text))
         }
         return segments.sorted { $0.start < $1.start }

@@ -4,7 +4,7 @@ import CFFmpeg
 public struct VideoFrames: Sendable {
     public var width: Int
     public var height: Int
-    /// The times that were asked for (seconds from the stream's start).
+    /// The times that were asked for (seconds on the file's timeline: from its start).
     public var requestedTimes: [Double]
     /// The presentation time of the frame returned for each request.
     public var frameTimes: [Double]
@@ -31,10 +31,11 @@ public struct VideoFrames: Sendable {
 public final class VideoReader {
     public let path: String
     public let info: VideoStreamInfo
+    /// Where the stream ends on the file's timeline (its start plus its duration).
+    public let endTime: Double
     private let container: MediaContainer
     private let decoder: Decoder
     private let stream: Int
-    private let timeBase: Double
     private let packet = Packet()
     /// The last decoded frame at or before the current request, and the one after it.
     private var previous: (time: Double, frame: Frame)? = nil
@@ -71,7 +72,7 @@ public final class VideoReader {
         self.stream = index
         self.info = info
         self.decoder = try Decoder(container: container, stream: index, threads: threads)
-        self.timeBase = container.timeBase(index)
+        self.endTime = container.streamStart(index) + info.duration
     }
 
     /// The frames on screen at `start + k / fps` for `k` in `0 ..< floor(duration * fps)`.
@@ -90,9 +91,9 @@ public final class VideoReader {
         guard let size = converter.outputSize(sourceWidth: info.width, sourceHeight: info.height) else {
             throw MediaError.invalidArgument(path, reason: "the crop does not fit in a \(info.width)x\(info.height) frame resized to \(geometry)")
         }
-        for t in times where t < 0 || t >= info.duration + Self.tolerance {
+        for t in times where t < 0 || t >= endTime + Self.tolerance {
             throw MediaError.spanOutOfRange(path, start: times.min() ?? t, duration: (times.max() ?? t) - (times.min() ?? t),
-                                            streamDuration: info.duration)
+                                            streamDuration: endTime)
         }
         let frameBytes = size.width * size.height * 3
         var pixels = [UInt8](repeating: 0, count: frameBytes * times.count)
@@ -174,9 +175,9 @@ public final class VideoReader {
                 let f = frame.pointer.pointee
                 let ts = f.best_effort_timestamp != AV_NOPTS ? f.best_effort_timestamp : f.pts
                 let time = ts == AV_NOPTS ? (next?.time ?? previous?.time ?? 0) + 1.0 / max(info.frameRate, 1)
-                                          : Double(ts) * timeBase
+                                          : container.seconds(ts, stream: stream)
                 if ts != AV_NOPTS && f.pkt_dts != AV_NOPTS {
-                    reorderDelay = max(reorderDelay, Double(ts - f.pkt_dts) * timeBase)
+                    reorderDelay = max(reorderDelay, Double(ts - f.pkt_dts) * container.timeBase(stream))
                 }
                 decodedFrameCount += 1
                 return (time, frame)
@@ -205,7 +206,7 @@ public final class VideoReader {
             guard Int(packet.pointer.pointee.stream_index) == stream else { continue }
             let p = packet.pointer.pointee
             let dts = p.dts != AV_NOPTS ? p.dts : p.pts
-            if dts != AV_NOPTS { lastReadTime = Double(dts) * timeBase }
+            if dts != AV_NOPTS { lastReadTime = container.seconds(dts, stream: stream) }
             let s = avcodec_send_packet(decoder.context, packet.pointer)
             // A corrupt packet is skipped; the decoder resynchronises at the next keyframe.
             if s >= 0 || s != AVERROR_EAGAIN_VALUE { return }

@@ -90,8 +90,8 @@ extension ClipCache {
         var d = Decoded()
         if video.hasVideo {
             let reader = try VideoReader(path: video.path, threads: 1)
-            // Frames strictly inside the stream: k · spacing < duration.
-            let count = max(1, Int(((reader.info.duration - 1e-3) / geometry.frameSpacing).rounded(.down)) + 1)
+            // Frames strictly inside the stream: k · spacing < its end on the file's timeline.
+            let count = max(1, Int(((reader.endTime - 1e-3) / geometry.frameSpacing).rounded(.down)) + 1)
             let frames = try reader.frames(at: (0..<count).map { Double($0) * geometry.frameSpacing }, geometry: geometry.decodeGeometry)
             (d.pixels, d.frameCount, d.width, d.height) = (frames.pixels, frames.count, frames.width, frames.height)
         }

@@ -14,7 +14,8 @@ struct BenchCommand: ParsableCommand {
         vggish-tiny at batch 16), conv (those convolutions forward + backward, GFLOP/s beside sgemm's, and \
         resident-memory growth over the repetitions), logmel (10 minutes of 16 kHz audio to the default log-mel; peer: librosa with \
         --python), decode (every 3rd frame of a 60 s 640x360 file at 112x112 plus its audio at 16 kHz; \
-        peer: the ffmpeg CLI doing the same work) and clips (100 random 0.96 s clips: 8 frames at 112x112 \
+        peer: the ffmpeg CLI doing the same work) and clips (100 random 0.96 s clips read as training reads them, through \
+        ClipLoader: 8 frames at 112x112 \
         and 15360 audio samples and their 96x64 log-mel each), step-avc, step-video-contrastive, step-milnce and \
         step-videomae (one optimizer step of the reference training workloads at batch 16, in samples per second and peak \
         resident memory; peer: PyTorch through ../shared/peers/step_bench.py with --python and --peers), \
@@ -143,7 +144,7 @@ struct BenchCommand: ParsableCommand {
         return BenchmarkResult(workload: "clips", value: median(perClip), unit: "ms/clip", threads: Threads.count,
                                peakRSSMB: peakResidentMegabytes(), repetitions: perClip,
                                detail: ["file": file, "clips": String(clips),
-                                        "clip": "8 frames every 3rd frame at 112x112 + 15360 samples at 16 kHz + their 96x64 log-mel",
+                                        "clip": "ClipLoader views (the training path, no cache): 8 frames 0.12 s apart, short side 128, centre crop 112, normalised; 0.96 s at 16 kHz as a 96x64 log-mel",
                                         "peer_reference": "PyAV: 155-200 ms a clip on this machine kind (../shared/peers/media_bench.py)"])
     }
 

@@ -38,6 +38,9 @@ struct PrepareCommand: ParsableCommand {
                 note("skipping \(file): \(reason)")
             }
         }
+        if manifest.entries.isEmpty {
+            throw ValidationError("\(self.corpus): no video could be cached (\(manifest.problems.count) left out, each named above); \(out) holds an empty cache")
+        }
         let bytes = manifest.entries.reduce(0) { $0 + ($1.frames?.length ?? 0) + ($1.audio?.length ?? 0) + ($1.logMel?.length ?? 0) }
         print("wrote \(out): \(manifest.entries.count) videos, \(Set(manifest.entries.map(\.shard)).count) shard(s), "
               + String(format: "%.1f MB", Double(bytes) / 1e6) + (manifest.problems.isEmpty ? "" : ", \(manifest.problems.count) left out"))

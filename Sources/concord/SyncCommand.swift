@@ -13,7 +13,9 @@ struct SyncCommand: ParsableCommand {
         Windows every --stride seconds over the whole file are each scored against the audio at every \
         candidate offset (every --step seconds within ±--range); the offset is the best mean score, the \
         confidence the best minus the median (SyncNet's). A positive offset means the audio lags the \
-        video. --curve DIR writes each file's candidates and scores as NAME.sync.npy ([candidates, 2]). \
+        video. --curve DIR writes each file's candidates and scores as NAME.sync.npy ([candidates, 2]); with \
+        --plot also a picture of the curve, NAME.sync.png (offsets left to right, a grey line at 0 and every \
+        0.1 s, the estimate in red; scores lowest at the bottom). \
         --fix OUT (one file) writes a copy whose audio is moved by minus the estimated offset (or by minus \
         --offset, skipping the estimate), rewriting timestamps without re-encoding.
         """)
@@ -39,6 +41,9 @@ struct SyncCommand: ParsableCommand {
     @Option(help: "Write each file's score curve (.npy) into this folder.")
     var curve: String?
 
+    @Flag(help: "With --curve: also draw each curve as a PNG picture.")
+    var plot = false
+
     @Option(help: "Write a copy of the (one) file with its audio moved to undo the offset.")
     var fix: String?
 
@@ -52,6 +57,7 @@ struct SyncCommand: ParsableCommand {
         guard step.isFinite, step >= 0.005, step <= range else { throw ValidationError("--step must be between 0.005 s and --range (got \(step))") }
         guard stride.isFinite, stride >= 0.04 else { throw ValidationError("--stride must be at least 0.04 s (got \(stride))") }
         guard !files.isEmpty else { throw ValidationError("name at least one media file") }
+        if plot && curve == nil { throw ValidationError("--plot draws the curves --curve DIR writes: give --curve") }
         if let fix {
             guard files.count == 1 else { throw ValidationError("--fix takes one input file (got \(files.count))") }
             guard (fix as NSString).pathExtension.lowercased() != "avi" else {
@@ -81,9 +87,12 @@ struct SyncCommand: ParsableCommand {
             do {
                 let e = try evaluation.estimate(file: file, geometry: ckpt.config.clip, grid: grid, stride: stride)
                 if let curve {
-                    let name = ((file as NSString).lastPathComponent as NSString).deletingPathExtension + ".sync.npy"
+                    let stem = (curve as NSString).appendingPathComponent(((file as NSString).lastPathComponent as NSString).deletingPathExtension)
                     try NPY.write(zip(e.candidates, e.curve).flatMap { [Float($0), Float($1)] }, shape: [e.candidates.count, 2],
-                                  to: (curve as NSString).appendingPathComponent(name))
+                                  to: stem + ".sync.npy")
+                    if plot {
+                        try PNGWriter.write(CurvePlot.render(x: e.candidates, y: e.curve, mark: e.offset), to: stem + ".sync.png")
+                    }
                 }
                 if json {
                     let encoder = JSONEncoder()

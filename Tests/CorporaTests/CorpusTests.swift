@@ -35,6 +35,15 @@ import Testing
         #expect(back == [e] && problems.isEmpty)
     }
 
+    /// A folder of one's own videos: `id` and `media` are enough (split train, no labels);
+    /// without `media` the line is a problem naming the key.
+    @Test func onlyIdAndMediaAreRequired() throws {
+        let lines = #"{"id":"a","media":"a.mp4"}"# + "\n" + #"{"id":"b"}"# + "\n"
+        let (entries, problems) = Manifest.decode(Data(lines.utf8), path: "m")
+        #expect(entries == [CorpusEntry(id: "a", media: "a.mp4", split: "train")])
+        #expect(problems.count == 1 && problems[0].file == "m:2" && problems[0].problem.contains("'media'"), "\(problems)")
+    }
+
     @Test func badEntriesAreReportedAndGoodOnesKept() throws {
         let dir = try makeCorpus()
         var corpus = try Corpus(path: dir)

@@ -75,7 +75,7 @@ import TestSupport
         _ = try run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-i", video, "-an", "-c:v", "copy", silent])
         _ = try run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-i", video, "-t", "1.2", short])
         let curves = makeTemporaryDirectory("sync-curves")
-        let s = try runConcord(["sync", "--checkpoint", out, "--json", "--curve", curves, video, silent, short])
+        let s = try runConcord(["sync", "--checkpoint", out, "--json", "--curve", curves, "--plot", video, silent, short])
         #expect(s.status == 1)
         #expect(s.stderr.contains(silent + ": no audio stream") && s.stderr.contains(short + ": too short"), "\(s.stderr)")
         let estimate = try #require(try JSONSerialization.jsonObject(with: s.stdout) as? [String: Any])
@@ -86,6 +86,10 @@ import TestSupport
         #expect(abs((estimate["frames"] as? Double ?? 0) - offset * (estimate["frame_rate"] as? Double ?? 0)) < 1e-9)
         #expect(abs(curve.max()! - curve.sorted()[15] - (estimate["confidence"] as? Double ?? -1)) < 1e-9)
         #expect(FileManager.default.fileExists(atPath: curves + "/sounding-objects-0000.sync.npy"))
+        let probe = try run(["ffprobe", "-v", "error", "-show_entries", "stream=codec_name,width,height", "-of", "csv=p=0",
+                             curves + "/sounding-objects-0000.sync.png"])
+        #expect(probe.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines) == "png,640,240", "\(probe.stdoutText)")
+        #expect(try runConcord(["sync", "--plot", video]).stderr.contains("--plot draws the curves"))
     }
 
     @Test func avcCountsBalancedPairsAndNeedsItsHead() throws {

@@ -114,9 +114,11 @@ import Testing
         let (a, b) = (try FFmpegCLI.frameTimes(late), try FFmpegCLI.frameTimes(fixed))
         let shift = (b.first ?? 0) - (a.first ?? 0)
         #expect(a.count == b.count && zip(a, b).allSatisfy { abs($1 - $0 - shift) < 1e-3 }, "\(container): \(a.count) vs \(b.count) frames")
-        // Relative to the video the audio moved 0.5 s earlier, within 1 ms: the fixed audio at
-        // t is the late file's at t − (shift − 0.5 s).
-        let expected = Int(((shift - 0.5) * 16000).rounded())
+        // Relative to the video the audio moved 0.5 s earlier, within 1 ms: on the files'
+        // timelines (each from its earliest stream: the fixed file's is its audio) the video
+        // moved by `moved`, so the fixed audio at t is the late file's at t − (moved − 0.5 s).
+        let moved = try VideoReader(path: fixed).frames(at: [0]).frameTimes[0] - VideoReader(path: late).frames(at: [0]).frameTimes[0]
+        let expected = Int(((moved - 0.5) * 16000).rounded())
         let (lag, difference) = AudioTimelineTests.bestLag(Array(after[12000..<32000]), Array(before[(12000 - expected)..<(32000 - expected)]), reach: 48)
         #expect(abs(shift - 0.5) < 0.005 && abs(lag) <= 16 && difference < 2e-3,
                 "\(container): video moved \(shift) s, audio lag \(lag) samples from the expected, mean difference \(difference)")

@@ -53,6 +53,49 @@ struct ClipCacheTests {
         #expect(try view(loader, .audio, video: 0, start: start) == Array(whole[first..<(first + 96 * 64)]))
     }
 
+    /// The cache is on the files' timeline too: in files whose audio or video starts 0.4 s
+    /// late (flash and click at one instant, each stream where the file puts it), a cached view
+    /// shows the flash in the same frame and hears the click in the same log-mel frame as the
+    /// view decoded from the file.
+    @Test func cacheAgreesWithTheFileOnLateStreams() throws {
+        let root = makeTemporaryDirectory("late-corpus")
+        let files = [("mp4", "libx264", "aac", 0.0, 0.4), ("mkv", "libx264", "libmp3lame", 0.4, 0.0)]
+        var lines: [String] = []
+        for (k, f) in files.enumerated() {
+            let made = try FFmpegCLI.flashAndClick(f.0, video: f.1, audio: f.2, videoDelay: f.3, audioDelay: f.4)
+            try FileManager.default.moveItem(atPath: made, toPath: root + "/late\(k).\(f.0)")
+            lines.append(#"{"id":"late\#(k)","media":"late\#(k).\#(f.0)","split":"train"}"#)
+        }
+        try (lines.joined(separator: "\n") + "\n").write(toFile: root + "/manifest.jsonl", atomically: true, encoding: .utf8)
+        let out = root + "/cache"
+        try ClipCache.prepare(corpus: Corpus(path: root), out: out)
+        let cache = try ClipCache(directory: out)
+        let videos = cache.videos(split: nil)
+        let decoding = ClipLoader(videos: videos, geometry: .default, video: .none, audio: .none)
+        let caching = ClipLoader(videos: videos, geometry: .default, video: .none, audio: .none, cache: cache)
+        for (v, f) in files.enumerated() {
+            let flash = FFmpegCLI.flashAndClickTime + f.3, click = FFmpegCLI.flashAndClickTime + f.4
+            // A clip on the cache's frame grid that holds both.
+            let start = 0.12 * (min(flash, click) / 0.12 - 1).rounded(.down)
+            for (m, what) in [(Modality.video, "flash"), (.audio, "click")] {
+                let a = try view(decoding, m, video: v, start: start), b = try view(caching, m, video: v, start: start)
+                // Video views are [channels, time, height, width]: frames of channel 0; audio
+                // views [1, time, bands]. The onset: the first frame louder than halfway.
+                let step = m == .video ? 112 * 112 : 64
+                let count = m == .video ? 8 : 96
+                func loudest(_ x: [Float]) -> Int {
+                    let sums = (0..<count).map { x[($0 * step)..<(($0 + 1) * step)].reduce(0, +) }
+                    let half = (sums.min()! + sums.max()!) / 2
+                    return sums.firstIndex { $0 > half }!
+                }
+                let (fromFile, fromCache) = (loudest(a), loudest(b))
+                #expect(fromFile == fromCache, "\(f.0) \(what): frame \(fromFile) decoded, \(fromCache) cached")
+                let expected = m == .video ? ((flash - start) / 0.12).rounded(.up) : (click - start) / 0.01
+                #expect(abs(Double(fromCache) - expected) <= (m == .video ? 1 : 4), "\(f.0) \(what) in frame \(fromCache), expected about \(expected)")
+            }
+        }
+    }
+
     /// A flipped byte in a shard is caught by the checksum and a truncated shard by its length:
     /// the view fails with the shard's path and the reason, and the video can be skipped.
     @Test func corruptOrTruncatedShardsAreReportedByName() throws {
