@@ -36,6 +36,9 @@ public final class AudioReader {
     /// Output samples before this index may still carry decoder and filter warm-up after a seek.
     private var validFrom = 0
     private var seekedBeforeStart = false
+    /// AVI audio in frames of one size (AC-3, E-AC-3, MP2, MP3, DTS): the first frame after a
+    /// seek is put on the frame grid.
+    private let aviFixedFrames: Bool
     /// Seeks performed since opening.
     public private(set) var seekCount = 0
 
@@ -59,6 +62,9 @@ public final class AudioReader {
         self.stream = index
         self.decoder = try Decoder(container: container, stream: index, threads: threads)
         self.endTime = container.streamStart(index) + info.duration
+        let codec = container.stream(index).pointee.codecpar.pointee.codec_id
+        self.aviFixedFrames = container.formatName == "avi"
+            && [AV_CODEC_ID_AC3, AV_CODEC_ID_EAC3, AV_CODEC_ID_MP2, AV_CODEC_ID_MP3, AV_CODEC_ID_DTS].contains(codec)
     }
 
     /// The whole stream from time 0 (leading silence where the audio starts later) to its end.
@@ -159,7 +165,19 @@ public final class AudioReader {
         if resampler == nil {
             let inRate = Int(f.sample_rate)
             let ts = f.best_effort_timestamp != AV_NOPTS ? f.best_effort_timestamp : f.pts
-            let seconds = ts == AV_NOPTS ? 0 : container.seconds(ts, stream: stream)
+            var seconds = ts == AV_NOPTS ? 0 : container.seconds(ts, stream: stream)
+            if seekedBeforeStart && aviFixedFrames && f.sample_rate > 0 {
+                let frameSeconds = Double(n) / Double(f.sample_rate)
+                // NOTE: AVI times audio by byte counts. A seek lands on the byte of the asked
+                // time, inside a frame where chunks do not hold whole frames (Megamind.avi's
+                // AC-3), and the parser stamps the next whole frame with that byte's time: up
+                // to one frame (32 ms) off what a read from the start counts. The
+                // codec's frames are all this frame's length from the stream's start, so the
+                // true time is the frame boundary at or before the stamp (2 ms of slack for
+                // rounding), as a read from the start counts it.
+                let start = container.streamStart(stream)
+                seconds = start + ((seconds - start + 0.002) / frameSeconds).rounded(.down) * frameSeconds
+            }
             let firstInput = Int((seconds * Double(inRate)).rounded())
             // Start on a sample shared by the input and output grids.
             let g = gcd(inRate, rate)

@@ -46,6 +46,9 @@ final class MediaContainer {
     /// do not count (a subtitle file's first cue is not where its timeline starts).
     let origin: Double
 
+    /// FFmpeg's name of the container format (`avi`, `mov,mp4,m4a,3gp,3g2,mj2`, …).
+    var formatName: String { String(cString: context.pointee.iformat.pointee.name) }
+
     /// A stored timestamp of `streamIndex` as seconds on the file's timeline.
     func seconds(_ timestamp: Int64, stream streamIndex: Int) -> Double {
         Double(timestamp) * timeBase(streamIndex) - origin

@@ -97,3 +97,50 @@ import Testing
         #expect(abs(last.frameTimes[0] - 2.92) < 0.03, "frame at \(last.frameTimes[0]) s")
     }
 }
+
+/// AVI audio after a seek (issue 23): AVI times audio by byte counts, and where its chunks do
+/// not hold whole AC-3 frames (Debian's opencv-doc `Megamind.avi`) a seek used to land the
+/// window up to 28 ms off the whole-file read. Windows at 45 starts now equal the whole-file
+/// read, which equals ffmpeg's `aresample=first_pts=0`. Runs where opencv-doc is installed
+/// (96 MB, so not by `.ci/install-deps`); the AVI that ffmpeg writes (whole frames per chunk)
+/// is checked everywhere.
+@Suite struct AVIAudioSeekTests {
+    static let megamind = "/usr/share/doc/opencv-doc/examples/data/Megamind.avi"
+
+    /// The largest |lag| (samples, within ±`reach`) at which windows every `every` seconds
+    /// best match the whole-file read, and the largest mean difference at lag 0.
+    static func windowsAgainstWhole(_ path: String, every: Double, reach: Int = 800) throws -> (lag: Int, difference: Float) {
+        let whole = try AudioReader(path: path).readAll()
+        var worst = (lag: 0, difference: Float(0))
+        var start = 0.3
+        while start + 0.4 < Double(whole.count) / 16000 - 0.1 {
+            let window = try AudioReader(path: path).read(start: start, duration: 0.4)
+            let first = Int((start * 16000).rounded())
+            let padded = Array(whole[(first - reach)..<(first + window.count + reach)])
+            let (lag, _) = AudioTimelineTests.bestLag(padded, [Float](repeating: 0, count: reach) + window + [Float](repeating: 0, count: reach), reach: reach)
+            let difference = zip(window, whole[first..<(first + window.count)]).map { abs($0 - $1) }.reduce(0, +) / Float(window.count)
+            worst = (max(worst.lag, abs(lag)), max(worst.difference, difference))
+            start += every
+        }
+        return worst
+    }
+
+    @Test(.enabled(if: FileManager.default.fileExists(atPath: megamind), "needs Debian's opencv-doc"))
+    func megamindWindowsEqualTheWholeFile() throws {
+        let (lag, difference) = try Self.windowsAgainstWhole(Self.megamind, every: 0.23)
+        #expect(lag <= 16 && difference < 1e-3, "worst lag \(lag) samples, worst mean difference \(difference)")
+        let cli = try FFmpegCLI.ffmpeg(["-i", Self.megamind, "-map", "0:a:0", "-af", "aresample=16000:first_pts=0", "-ac", "1", "-f", "f32le", "pipe:1"])
+            .withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
+        let whole = try AudioReader(path: Self.megamind).readAll()
+        #expect(abs(cli.count - whole.count) <= 16 && maxAbsoluteDifference(Array(whole.prefix(cli.count)), Array(cli.prefix(whole.count))) < 1e-3)
+    }
+
+    @Test func ac3InAnAVIFromFFmpeg() throws {
+        let path = makeTemporaryDirectory("avi-ac3") + "/ac3.avi"
+        let r = try run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-y", "-f", "lavfi", "-i", "testsrc=size=64x48:rate=24:duration=6",
+                         "-f", "lavfi", "-i", "aevalsrc='0.5*sin(2*PI*(300+200*sin(t))*t)':s=48000:d=6", "-c:v", "mpeg4", "-c:a", "ac3", path])
+        guard r.status == 0 else { throw FFmpegCLI.Failure(description: r.stderr) }
+        let (lag, difference) = try Self.windowsAgainstWhole(path, every: 0.37)
+        #expect(lag <= 16 && difference < 1e-3, "worst lag \(lag) samples, worst mean difference \(difference)")
+    }
+}
