@@ -21,6 +21,9 @@ public protocol Method: MethodInstance {
     static var summary: String { get }
     /// The defaults of the options.
     static var defaultOptions: Options { get }
+    /// Clip-geometry keys (snake_case, as in a config's `clip`) this method needs other than
+    /// the defaults, used where the config leaves them out (avsync: denser frames).
+    static var clip: [String: JSONValue] { get }
 
     /// Validates the options (throwing `MethodError.invalid` naming the key).
     init(options: Options) throws
@@ -41,6 +44,7 @@ public protocol Method: MethodInstance {
 }
 
 extension Method {
+    public static var clip: [String: JSONValue] { [:] }
     public var jointModalities: [Modality] { [] }
     public func embed(_ modality: Modality, _ encoded: Tensor, head: Head) -> Tensor {
         preconditionFailure("\(Self.name) has no joint space")
@@ -98,10 +102,12 @@ public struct MethodEntry: Sendable {
     public let summary: String
     /// The option keys (snake_case) and their defaults.
     public let defaults: [String: JSONValue]
+    /// The clip-geometry keys the method asks for (`Method.clip`).
+    public let clip: [String: JSONValue]
     let make: @Sendable ([String: JSONValue]) throws -> any MethodInstance
 
     init<M: Method>(_ type: M.Type) {
-        (name, summary) = (M.name, M.summary)
+        (name, summary, clip) = (M.name, M.summary, M.clip)
         defaults = optionTree(M.defaultOptions)
         make = { tree in
             let data = try JSONEncoder().encode(tree)

@@ -176,10 +176,27 @@ public struct TrainConfig: Codable, Equatable, Sendable {
         return out
     }
 
+    /// The clip-geometry keys the config's methods ask for (`Method.clip`), as JSON values, and
+    /// which method asked: what `concord train` reports when the config leaves them out.
+    public static func askedClip(_ tree: [String: Any]) -> [String: Any] {
+        var asked: [String: Any] = [:]
+        for item in tree["objectives"] as? [Any] ?? [] {
+            guard let name = (item as? [String: Any])?["name"] as? String, let entry = try? MethodRegistry.entry(name) else { continue }
+            for (key, value) in entry.clip {
+                if case .number(let d) = value { asked[key] = d == d.rounded() && abs(d) < 1e9 ? Int(d) as Any : d as Any }
+            }
+        }
+        return asked
+    }
+
     /// Fills every key the user left out with its default (Swift's synthesised decoding would
     /// otherwise require them all).
     static func withDefaults(_ tree: [String: Any]) -> [String: Any] {
         var full = merged(tree, over: defaults(TrainConfig(corpus: "", objectives: [])))
+        // The clip keys a method asks for, where the config does not set them.
+        var clip = defaults(ClipGeometry())
+        for (key, value) in askedClip(tree) { clip[key] = value }
+        full["clip"] = merged(tree["clip"] as? [String: Any] ?? [:], over: clip)
         for key in ["video", "audio"] {
             if let e = tree[key] as? [String: Any] { full[key] = merged(e, over: defaults(Encoder(preset: ""))) }
         }

@@ -106,5 +106,15 @@ struct MethodRegistryTests {
         #expect(model.jointSpaces.map(\.space) == ["avnce"])
         #expect(model.modalities == [.video, .audio])
     }
-}
 
+    /// A method asks for the clip geometry it needs (avsync: 16 frames 0.06 s apart) where the
+    /// config leaves those keys out; the config's own keys win, and other methods keep the defaults.
+    @Test func avsyncAsksForDenserFramesAndTheConfigWins() throws {
+        let sync = try TrainConfig.load(path: nil, overrides: ["corpus=c", "objectives=[{name: avsync}]"])
+        #expect(sync.clip.frames == 16 && sync.clip.frameSpacing == 0.06 && sync.clip.size == ClipGeometry.default.size)
+        let mine = try TrainConfig.load(path: nil, overrides: ["corpus=c", "objectives=[{name: avsync}]", "clip.frames=8"])
+        #expect(mine.clip.frames == 8 && mine.clip.frameSpacing == 0.06)
+        let nce = try TrainConfig.load(path: nil, overrides: ["corpus=c", "objectives=[{name: avnce}]"])
+        #expect(nce.clip == ClipGeometry.default)
+    }
+}

@@ -1,3 +1,4 @@
+import Corpora
 import Encoders
 import NN
 import Objectives
@@ -20,6 +21,7 @@ import TensorCore
 /// Head and loss: `margin` (AVTS) — a projection MLP per modality to 128 dimensions,
 /// L2-normalised, and the contrastive margin loss `y·d² + (1 − y)·max(η − d, 0)²`; or `bce`
 /// (Owens & Efros) — the fusion MLP on the concatenated projections, 2 logits, cross-entropy.
+/// Clip: asks for 16 frames 0.06 s apart where the config's `clip` does not say (`clip`).
 /// Metrics: `avsync_accuracy` (in sync or not, on the step's pairs); the in-sync score of a
 /// pair (`syncScores`) is what `eval sync` and offset estimation rank.
 public struct AVSync: Method {
@@ -43,6 +45,9 @@ public struct AVSync: Method {
     public static let name = "avsync"
     public static let summary = "is this sound in time with this clip (hard negatives: the same video's audio shifted; loss: margin|bce)"
     public static var defaultOptions: Options { Options() }
+    /// 16 frames 0.06 s apart (the 0.96 s clip): the default 0.12 s between frames cannot place
+    /// a sound within 40 ms. A config's `clip` keys still win.
+    public static var clip: [String: JSONValue] { ["frames": .number(16), "frame_spacing": .number(0.06)] }
     public let options: Options
 
     public init(options: Options) throws {
