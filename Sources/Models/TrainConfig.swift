@@ -176,6 +176,45 @@ public struct TrainConfig: Codable, Equatable, Sendable {
         return out
     }
 
+    /// The snake_case keys of a value's stored properties (optional ones included).
+    static func keys(of value: Any) -> Set<String> {
+        Set(Mirror(reflecting: value).children.compactMap { $0.label.map(Objective.snakeCased) })
+    }
+
+    /// Every key of the config must be one Concord knows (objectives' keys are their methods'
+    /// business): an unknown one is an error that names it and the nearest known key.
+    static func checkKeys(_ tree: [String: Any], source: String) throws {
+        let sections: [String: Set<String>] = [
+            "optimizer": keys(of: Optimizer()), "augment": keys(of: Augment()), "clip": keys(of: ClipGeometry()),
+            "video": keys(of: Encoder(preset: "")), "audio": keys(of: Encoder(preset: "")), "text": keys(of: TextEncoder()),
+        ]
+        func unknown(_ key: String, _ known: Set<String>, prefix: String) -> ConfigError {
+            let hint = MethodRegistry.nearest(key, among: Array(known)).map { " (did you mean '\(prefix)\($0)'?)" } ?? ""
+            return ConfigError.invalid(source, "unknown key '\(prefix)\(key)'\(hint)")
+        }
+        let top = keys(of: TrainConfig(corpus: "", objectives: []))
+        for (key, value) in tree {
+            guard top.contains(key) else { throw unknown(key, top, prefix: "") }
+            guard let known = sections[key] else { continue }
+            guard let map = value as? [String: Any] else {
+                if value is NSNull { continue }
+                throw ConfigError.invalid(source, "'\(key)' must be a mapping of keys (got \(value))")
+            }
+            for sub in map.keys where !known.contains(sub) { throw unknown(sub, known, prefix: key + ".") }
+        }
+    }
+
+    /// Numbers must be finite: `lr: .nan` is an error naming the key, not a JSON failure.
+    static func checkNumbers(_ node: Any, path: String, source: String) throws {
+        if let map = node as? [String: Any] {
+            for (k, v) in map { try checkNumbers(v, path: path.isEmpty ? k : path + "." + k, source: source) }
+        } else if let list = node as? [Any] {
+            for (i, v) in list.enumerated() { try checkNumbers(v, path: path + ".\(i)", source: source) }
+        } else if let d = node as? Double, !d.isFinite {
+            throw ConfigError.invalid(source, "\(path) is \(d): must be a finite number")
+        }
+    }
+
     /// The clip-geometry keys the config's methods ask for (`Method.clip`), as JSON values, and
     /// which method asked: what `concord train` reports when the config leaves them out.
     public static func askedClip(_ tree: [String: Any]) -> [String: Any] {
@@ -205,6 +244,8 @@ public struct TrainConfig: Codable, Equatable, Sendable {
     }
 
     static func decode(_ tree: [String: Any], source: String, lenient: Bool = false) throws -> TrainConfig {
+        if !lenient { try checkKeys(tree, source: source) }
+        try checkNumbers(tree, path: "", source: source)
         let data = try JSONSerialization.data(withJSONObject: withDefaults(tree))
         let decoder = JSONDecoder()
         decoder.keyDecodingStrategy = .convertFromSnakeCase
@@ -227,15 +268,68 @@ public struct TrainConfig: Codable, Equatable, Sendable {
     }
 
     func validate(source: String) throws {
+        func invalid(_ key: String, _ value: Any, _ allowed: String) -> ConfigError {
+            ConfigError.invalid(source, "\(key) is \(value): \(allowed)")
+        }
+        func check<T: Comparable>(_ key: String, _ value: T, _ range: ClosedRange<T>) throws {
+            guard range.contains(value) else { throw invalid(key, value, "must be between \(range.lowerBound) and \(range.upperBound)") }
+        }
+        func check(_ key: String, _ value: Double, _ range: ClosedRange<Double>) throws {
+            guard value.isFinite, range.contains(value) else { throw invalid(key, value, "must be a number between \(range.lowerBound) and \(range.upperBound)") }
+        }
         guard !corpus.isEmpty else { throw ConfigError.invalid(source, "no corpus (set corpus: PATH or corpus=PATH)") }
         guard !objectives.isEmpty else { throw ConfigError.invalid(source, "no objectives") }
         var seen = Set<String>()
         for o in objectives where !seen.insert(o.name).inserted {
             throw ConfigError.invalid(source, "objective '\(o.name)' is listed twice")
         }
-        guard batchSize >= 2 else { throw ConfigError.invalid(source, "batch_size must be at least 2") }
-        guard steps >= 1 else { throw ConfigError.invalid(source, "steps must be at least 1") }
-        guard ["sgd", "adamw", "lars"].contains(optimizer.name) else { throw ConfigError.invalid(source, "unknown optimizer '\(optimizer.name)'") }
+        for (i, o) in objectives.enumerated() { try check("objectives.\(i).weight", Double(o.weight), 0...1e6) }
+        try check("batch_size", batchSize, 2...4096)
+        try check("steps", steps, 1...100_000_000)
+        try check("seed", seed, 0...Int(Int32.max))
+        if let threads { try check("threads", threads, 1...1024) }
+        try check("workers", workers, 0...64)
+        try check("checkpoint_every", checkpointEvery, 1...100_000_000)
+        try check("log_every", logEvery, 1...100_000_000)
+        for (key, encoder) in [("video", video), ("audio", audio)] {
+            guard let encoder else { continue }
+            try check("\(key).width", encoder.width, 4...1024)
+            // r2plus1d-tiny's stem has 3/4 of the width.
+            if key == "video" && encoder.width % 4 != 0 { throw invalid("video.width", encoder.width, "must be a multiple of 4") }
+        }
+        if let text {
+            try check("text.min_count", text.minCount, 1...1_000_000)
+            try check("text.vocabulary_size", text.vocabularySize, 3...10_000_000)
+        }
+        guard ["sgd", "adamw", "lars"].contains(optimizer.name) else {
+            throw invalid("optimizer.name", "'\(optimizer.name)'", "must be sgd, adamw or lars")
+        }
+        try check("optimizer.lr", Double(optimizer.lr), 0...1e15)
+        try check("optimizer.momentum", Double(optimizer.momentum), 0...0.999999)
+        try check("optimizer.weight_decay", Double(optimizer.weightDecay), 0...10)
+        try check("optimizer.warmup_steps", optimizer.warmupSteps, 0...100_000_000)
+        guard ["cosine", "constant"].contains(optimizer.schedule) else {
+            throw invalid("optimizer.schedule", "'\(optimizer.schedule)'", "must be cosine or constant")
+        }
+        try check("optimizer.clip_norm", Double(optimizer.clipNorm), 0...1e9)
+        if let v = augment.video, !["strong", "light", "none"].contains(v) {
+            throw invalid("augment.video", "'\(v)'", "must be strong, light or none")
+        }
+        guard ["standard", "none"].contains(augment.audio) else { throw invalid("augment.audio", "'\(augment.audio)'", "must be standard or none") }
+        try check("clip.duration", clip.duration, 0.1...60)
+        try check("clip.frames", clip.frames, 1...256)
+        try check("clip.frame_spacing", clip.frameSpacing, 0.001...10)
+        try check("clip.short_side", clip.shortSide, 16...4096)
+        try check("clip.size", clip.size, 16...clip.shortSide)
+        try check("clip.sample_rate", clip.sampleRate, 4000...192_000)
+        try check("clip.mel_frames", clip.melFrames, 16...6000)
+        try check("clip.mean", Double(clip.mean), -1e3...1e3)
+        try check("clip.std", Double(clip.std), 1e-6...1e3)
+        // Derived sizes: one batch of video views must fit in memory (floats).
+        let videoValues = Double(batchSize) * 3 * Double(clip.frames) * Double(clip.size * clip.size)
+        guard videoValues * 4 < 16e9 else {
+            throw ConfigError.invalid(source, "batch_size \(batchSize) with clip.frames \(clip.frames) and clip.size \(clip.size) needs \(Int(videoValues * 4 / 1e9)) GB for one batch of video alone")
+        }
     }
 
     /// The config as JSON (stored in checkpoints and the metrics log).

@@ -54,6 +54,8 @@ public enum TrainingError: Error, CustomStringConvertible {
     case nonFinite(step: Int, objective: String, value: Float, checkpoint: String?)
     case interrupted(step: Int, checkpoint: String)
     case noVideos(String)
+    case wouldOverwrite(String)
+    case alreadyDone(checkpoint: String, step: Int, steps: Int)
     public var description: String {
         switch self {
         case .nonFinite(let s, let o, let v, let c):
@@ -61,6 +63,10 @@ public enum TrainingError: Error, CustomStringConvertible {
                 + (c.map { "The last good checkpoint is \($0); lower the learning rate and --resume." } ?? "No checkpoint was written yet; lower the learning rate.")
         case .interrupted(let s, let c): "interrupted after step \(s); saved \(c) (continue with --resume)"
         case .noVideos(let why): why
+        case .wouldOverwrite(let c):
+            "\(c) exists: continue that run with --resume, or start again over it with --overwrite (its checkpoint and metrics are replaced)"
+        case .alreadyDone(let c, let step, let steps):
+            "\(c) is at step \(step) and steps is \(steps): nothing to resume (raise steps=N above \(step) to train on)"
         }
     }
 }
@@ -171,9 +177,10 @@ public final class Trainer {
     }
 
     /// Trains to `config.steps`, from the last checkpoint when `resume` is set. Returns the
-    /// metrics of the steps run.
+    /// metrics of the steps run. A fresh run into a folder that holds a checkpoint is refused
+    /// unless `overwrite` is set (it would replace the checkpoint and restart the metrics).
     @discardableResult
-    public func run(resume: Bool = false, report: @escaping @Sendable (TrainEvent) -> Void) throws -> [StepMetrics] {
+    public func run(resume: Bool = false, overwrite: Bool = false, report: @escaping @Sendable (TrainEvent) -> Void) throws -> [StepMetrics] {
         try FileManager.default.createDirectory(atPath: config.out, withIntermediateDirectories: true)
         var start = 0
         if resume {
@@ -181,8 +188,12 @@ public final class Trainer {
             let checkpoint = try Checkpoint(path: checkpointPath)
             try checkpoint.restore(model: model, optimizer: optimizer, path: checkpointPath)
             start = checkpoint.step
+            guard start < config.steps else { throw TrainingError.alreadyDone(checkpoint: checkpointPath, step: start, steps: config.steps) }
             try truncateMetrics(after: start)
         } else {
+            if !overwrite && FileManager.default.fileExists(atPath: checkpointPath) {
+                throw TrainingError.wouldOverwrite(checkpointPath)
+            }
             if FileManager.default.fileExists(atPath: metricsPath) { try FileManager.default.removeItem(atPath: metricsPath) }
             for old in TensorBoard.eventFiles(in: config.out) { try FileManager.default.removeItem(atPath: old) }
             if let reference = config.initFrom {

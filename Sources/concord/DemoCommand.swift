@@ -198,7 +198,7 @@ struct DemoCommand: ParsableCommand {
         print("   concord train --config configs/avnce-demo.yaml corpus=\(corpus) cache=\(cache) out=\(run) steps=\(trainSteps) seed=\(seed)")
         let trainer = try Trainer(config: config)
         let progress = TrainProgress(total: trainSteps)
-        let history = try trainer.run { progress.handle($0) }
+        let history = try trainer.run(overwrite: true) { progress.handle($0) }  // the demo's own folder
         let tenth = max(1, history.count / 10)
         let tenths = stride(from: 0, to: history.count, by: tenth).map { start in
             let part = history[start..<min(history.count, start + tenth)]

@@ -55,10 +55,17 @@ struct TrainCommand: ParsableCommand {
     @Flag(help: "Continue from OUT/checkpoint.safetensors.")
     var resume = false
 
+    @Flag(help: "Start again in an OUT that holds a checkpoint, replacing it and its metrics.")
+    var overwrite = false
+
     @Flag(help: "Print the time per operation family over the run's steps at the end (run a few steps: steps=20).")
     var profile = false
 
     @OptionGroup var global: GlobalOptions
+
+    func validate() throws {
+        if resume && overwrite { throw ValidationError("--resume continues the run in OUT and --overwrite replaces it: give one") }
+    }
 
     func run() throws {
         global.apply()
@@ -71,18 +78,25 @@ struct TrainCommand: ParsableCommand {
         if global.threads == nil, let t = config.threads { Threads.configure(t) }
         let trainer = try Trainer(config: config)
         let stop = trainer.stopRequested
-        signal(SIGINT, SIG_IGN)
-        let source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
-        source.setEventHandler {
-            note("\nstopping after this step (Ctrl-C again to quit at once)…")
-            stop.set()
-            signal(SIGINT, SIG_DFL)
+        // Ctrl-C, SIGTERM (schedulers, `timeout`) and SIGHUP (a closed terminal) all stop after
+        // the step and save a checkpoint; a second one quits at once.
+        var sources: [DispatchSourceSignal] = []
+        for (number, name) in [(SIGINT, "Ctrl-C"), (SIGTERM, "SIGTERM"), (SIGHUP, "SIGHUP")] {
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler {
+                note("\n\(name): stopping after this step and saving a checkpoint (again to quit at once)…")
+                stop.set()
+                for n in [SIGINT, SIGTERM, SIGHUP] { signal(n, SIG_DFL) }
+            }
+            source.resume()
+            sources.append(source)
         }
-        source.resume()
+        defer { sources.forEach { $0.cancel() } }
         let progress = TrainProgress(total: config.steps)
         do {
             if profile { Profiler.start() }
-            let log = try trainer.run(resume: resume) { progress.handle($0) }
+            let log = try trainer.run(resume: resume, overwrite: overwrite) { progress.handle($0) }
             if profile {
                 let families = Profiler.stop()
                 print("time per operation family over \(log.count) steps (BLAS kernels \(BLASKernels.current), \(Threads.count) threads)")

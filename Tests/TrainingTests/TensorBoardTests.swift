@@ -92,8 +92,8 @@ import Training
         #expect(scalars["accuracy/avc"]?.map(\.value) == accuracies)
         #expect(scalars["loss/avc"]?.count == 7)
         for tag in ["lr", "clips_per_s", "data_wait"] { #expect(scalars[tag]?.count == 7, "\(tag)") }
-        // A new run in the same folder starts the log afresh.
-        #expect(try runConcord(common + ["steps=2"]).status == 0)
+        // A new run over the same folder (--overwrite) starts the log afresh.
+        #expect(try runConcord(common + ["steps=2", "--overwrite"]).status == 0)
         #expect(try EventFileReader.scalars(folder: out)["loss"]?.map(\.step) == [1, 2])
     }
 }

@@ -95,7 +95,7 @@ import TestSupport
         let l = try losses(out)
         #expect(l.count == 30)
         #expect(l.suffix(7).reduce(0, +) < l.prefix(7).reduce(0, +), "losses from the cache: \(l)")
-        let mismatch = try train("avnce", ["steps=2", "out=" + out, "cache=" + cache, "clip.short_side=144"])
+        let mismatch = try train("avnce", ["steps=2", "out=" + out + "/mismatch", "cache=" + cache, "clip.short_side=144"])
         #expect(mismatch.status != 0 && mismatch.stderr.contains(cache) && mismatch.stderr.contains("geometry"), "\(mismatch.stderr)")
 
         // Text objectives read the clips from the cache and the narrations from the corpus.
@@ -254,5 +254,51 @@ import TestSupport
         #expect(noResume.status != 0 && noResume.stderr.contains("no checkpoint"), "\(noResume.stderr)")
         let diverged = try train("avnce", ["steps=20", "optimizer.lr=1e12", "optimizer.warmup_steps=0", "out=" + out + "/nan"])
         #expect(diverged.status != 0 && diverged.stderr.contains("the loss became"), "\(diverged.stderr)")
+    }
+
+    /// A checkpoint is never lost by accident: a fresh run into a folder holding one is refused
+    /// (naming --resume and --overwrite), --overwrite starts again, and --resume of a run that
+    /// is already at its steps says so instead of trapping.
+    @Test func aCheckpointIsNotOverwrittenWithoutBeingAsked() throws {
+        let out = makeTemporaryDirectory("train-keep")
+        #expect(try train("avnce", ["steps=2", "out=" + out]).status == 0)
+        let checkpoint = out + "/checkpoint.safetensors"
+        let before = try Data(contentsOf: URL(fileURLWithPath: checkpoint))
+        let again = try train("avnce", ["steps=2", "out=" + out, "seed=5"])
+        #expect(again.status != 0 && again.stderr.contains("--resume") && again.stderr.contains("--overwrite"), "\(again.stderr)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: checkpoint)) == before, "the checkpoint was touched")
+        let done = try train("avnce", ["steps=1", "out=" + out], resume: true)
+        #expect(done.status != 0 && done.stderr.contains("at step 2 and steps is 1"), "\(done.stderr)")
+        let both = try runConcord(["train", "--config", repositoryRoot + "/configs/avnce.yaml", "--resume", "--overwrite", "out=" + out])
+        #expect(both.status != 0 && both.stderr.contains("give one"), "\(both.stderr)")
+        let overwritten = try runConcord(["train", "--config", repositoryRoot + "/configs/avnce.yaml", "--threads", "2", "--overwrite",
+                                          "steps=1", "seed=5", "out=" + out])
+        #expect(overwritten.status == 0, "\(overwritten.stderr)")
+        #expect(try losses(out).count == 1 && (try Data(contentsOf: URL(fileURLWithPath: checkpoint))) != before)
+    }
+
+    /// SIGTERM (what schedulers and `timeout` send) stops training after the step with a
+    /// checkpoint, as Ctrl-C does; the run then resumes.
+    @Test func sigtermSavesACheckpoint() throws {
+        let out = makeTemporaryDirectory("train-term")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: concordExecutable())
+        process.arguments = ["train", "--config", repositoryRoot + "/configs/avnce.yaml", "--threads", "2", "steps=100000",
+                             "checkpoint_every=100000", "out=" + out]
+        let errors = Pipe()
+        process.standardError = errors
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        // Wait for the first steps in the metrics log, then ask it to stop.
+        let deadline = Date().addingTimeInterval(120)
+        while Date() < deadline && ((try? String(contentsOfFile: out + "/metrics.jsonl", encoding: .utf8))?.split(separator: "\n").count ?? 0) < 2 {
+            Thread.sleep(forTimeInterval: 0.2)
+        }
+        kill(process.processIdentifier, SIGTERM)
+        let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationReason == .exit && process.terminationStatus == 130, "status \(process.terminationStatus): \(stderr)")
+        #expect(stderr.contains("SIGTERM") && stderr.contains("saved"), "\(stderr)")
+        #expect(FileManager.default.fileExists(atPath: out + "/checkpoint.safetensors"))
     }
 }

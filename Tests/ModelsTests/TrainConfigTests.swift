@@ -1,0 +1,45 @@
+import Foundation
+import Models
+import Testing
+import TestSupport
+
+/// Every config value is checked before any work (issue 24): a bad value is an error naming
+/// the key, the value and what is allowed; an unknown key names the nearest known one; a
+/// non-finite number names its key.
+@Suite struct TrainConfigTests {
+    static let base = ["corpus=c", "objectives=[{name: avnce}]"]
+
+    func error(_ overrides: [String]) -> String? {
+        do { _ = try TrainConfig.load(path: nil, overrides: Self.base + overrides); return nil } catch { return "\(error)" }
+    }
+
+    @Test(arguments: [
+        ("checkpoint_every=0", "checkpoint_every is 0"), ("log_every=0", "log_every is 0"), ("seed=-1", "seed is -1"),
+        ("video.width=0", "video.width is 0"), ("video.width=-8", "video.width is -8"), ("audio.width=1", "audio.width is 1"), ("video.width=6", "multiple of 4"),
+        ("batch_size=9223372036854775807", "batch_size"), ("batch_size=100000000", "batch_size"),
+        ("clip.frames=0", "clip.frames is 0"), ("clip.frames=-1", "clip.frames is -1"), ("clip.size=0", "clip.size is 0"),
+        ("clip.mel_frames=0", "clip.mel_frames is 0"), ("clip.short_side=0", "clip.short_side is 0"),
+        ("optimizer.lr=-0.1", "optimizer.lr is -0.1"), ("optimizer.momentum=-1", "optimizer.momentum"),
+        ("optimizer.warmup_steps=-5", "optimizer.warmup_steps is -5"), ("optimizer.clip_norm=-1", "optimizer.clip_norm"),
+        ("optimizer.schedule=bogus", "optimizer.schedule is 'bogus'"), ("optimizer.lr=.nan", "optimizer.lr is nan"),
+        ("optimizer.lr=.inf", "optimizer.lr is inf"), ("augment.video=wild", "augment.video is 'wild'"),
+        ("stepz=5", "unknown key 'stepz' (did you mean 'steps'?)"), ("a.b.c=1", "unknown key 'a'"),
+        ("optimizer.lrr=1", "unknown key 'optimizer.lrr' (did you mean 'optimizer.lr'?)"),
+        ("clip.frame=4", "unknown key 'clip.frame'"), ("batch_size=16", ""),
+    ])
+    func badValuesNameTheirKey(override: String, expected: String) {
+        let e = error([override])
+        if expected.isEmpty { #expect(e == nil, "\(override): \(e ?? "")") } else {
+            #expect(e?.contains(expected) == true, "\(override): \(e ?? "accepted")")
+        }
+    }
+
+    @Test func everyShippedConfigLoads() throws {
+        let configs = repositoryRoot + "/configs"
+        let names = try FileManager.default.contentsOfDirectory(atPath: configs).filter { $0.hasSuffix(".yaml") }
+        #expect(names.count >= 5)
+        for name in names {
+            #expect(throws: Never.self, "\(name)") { _ = try TrainConfig.load(path: configs + "/" + name, overrides: []) }
+        }
+    }
+}
