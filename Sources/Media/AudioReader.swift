@@ -48,7 +48,7 @@ public final class AudioReader {
 
     /// Opens the best audio stream of `path`; samples come out at `rate` Hz.
     public init(path: String, rate: Int = 16000, threads: Int = 1) throws {
-        guard rate > 0 else { throw MediaError.invalidArgument(path, reason: "sample rate must be positive (got \(rate))") }
+        guard (1...768_000).contains(rate) else { throw MediaError.invalidArgument(path, reason: "sample rate must be between 1 and 768000 Hz (got \(rate))") }
         let container = try MediaContainer(path: path)
         guard let index = container.bestStream(AVMEDIA_TYPE_AUDIO) else {
             throw MediaError.noStream(path, kind: "audio")
@@ -76,14 +76,17 @@ public final class AudioReader {
 
     /// From `start` for `duration` seconds, or to the end of the stream when `duration` is nil.
     public func read(start: Double, upTo duration: Double?) throws -> [Float] {
+        guard start.isFinite, start >= 0 else {
+            throw MediaError.invalidArgument(path, reason: "need a finite start >= 0 (got \(start))")
+        }
         if let duration { return try read(start: start, duration: duration) }
         return start > 0 ? try read(start: start, duration: endTime - start) : try readAll()
     }
 
     /// `round(duration * rate)` samples starting at `start` seconds.
     public func read(start: Double, duration: Double) throws -> [Float] {
-        guard start >= 0, duration > 0 else {
-            throw MediaError.invalidArgument(path, reason: "need start >= 0 and duration > 0 (got \(start), \(duration))")
+        guard start.isFinite, duration.isFinite, start >= 0, duration > 0 else {
+            throw MediaError.invalidArgument(path, reason: "need a finite start >= 0 and duration > 0 (got \(start), \(duration))")
         }
         if start >= endTime || start + duration > endTime + Self.endSlack {
             throw MediaError.spanOutOfRange(path, start: start, duration: duration, streamDuration: endTime)

@@ -57,6 +57,8 @@ public final class VideoReader {
     /// NOTE: times within this tolerance of a frame's timestamp count as that frame's
     /// time, so `start + k / fps` arithmetic never misses a frame by rounding.
     static let tolerance = 1e-4
+    /// Frames one read may ask for (an hour at 25 fps); more is surely a mistyped number.
+    public static let maximumFrames = 90_000
 
     /// Opens the best video stream of `path`. `threads` 0 lets FFmpeg choose (all cores).
     public init(path: String, threads: Int = 0) throws {
@@ -78,10 +80,14 @@ public final class VideoReader {
     /// The frames on screen at `start + k / fps` for `k` in `0 ..< floor(duration * fps)`.
     public func frames(start: Double, duration: Double, fps: Double,
                        geometry: FrameGeometry = .native) throws -> VideoFrames {
-        guard fps > 0, duration > 0, start >= 0 else {
-            throw MediaError.invalidArgument(path, reason: "need start >= 0, duration > 0 and fps > 0 (got \(start), \(duration), \(fps))")
+        guard fps.isFinite, duration.isFinite, start.isFinite, fps > 0, duration > 0, start >= 0 else {
+            throw MediaError.invalidArgument(path, reason: "need a finite start >= 0, duration > 0 and fps > 0 (got \(start), \(duration), \(fps))")
         }
-        let n = max(1, Int((duration * fps + 1e-6).rounded(.down)))
+        let frameCount = (duration * fps + 1e-6).rounded(.down)
+        guard frameCount <= Double(Self.maximumFrames) else {
+            throw MediaError.invalidArgument(path, reason: "\(duration) s at \(fps) fps is \(frameCount) frames; at most \(Self.maximumFrames) in one read")
+        }
+        let n = max(1, Int(frameCount))
         return try frames(at: (0..<n).map { start + Double($0) / fps }, geometry: geometry)
     }
 
@@ -90,6 +96,12 @@ public final class VideoReader {
         let converter = FrameConverter(geometry: geometry)
         guard let size = converter.outputSize(sourceWidth: info.width, sourceHeight: info.height) else {
             throw MediaError.invalidArgument(path, reason: "the crop does not fit in a \(info.width)x\(info.height) frame resized to \(geometry)")
+        }
+        guard times.count <= Self.maximumFrames else {
+            throw MediaError.invalidArgument(path, reason: "\(times.count) frames asked for; at most \(Self.maximumFrames) in one read")
+        }
+        if let bad = times.first(where: { !$0.isFinite }) {
+            throw MediaError.invalidArgument(path, reason: "a frame time must be a finite number of seconds (got \(bad))")
         }
         for t in times where t < 0 || t >= endTime + Self.tolerance {
             throw MediaError.spanOutOfRange(path, start: times.min() ?? t, duration: (times.max() ?? t) - (times.min() ?? t),

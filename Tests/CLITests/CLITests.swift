@@ -90,6 +90,16 @@ import Training
         try expectFailure(["features", "frames", fixtures + "/h264.mp4", "--duration", "1", "--fps", "5", "--size", "huge", "--out", dir + "/x.npy"],
                           mentions: ["--size"])
         try expectFailure(["synth", "no-such-recipe", "--out", dir + "/c"], mentions: ["unknown recipe"])
+        // Numbers that are not finite, or that would ask for terabytes, are refused at once (issue 24).
+        let h264 = fixtures + "/h264.mp4"
+        for (flags, mention) in [(["--duration", "inf", "--fps", "5"], "finite"), (["--duration", "1", "--fps", "inf"], "finite"),
+                                 (["--duration", "1e300", "--fps", "5"], "at most"), (["--duration", "1", "--fps", "1e9"], "at most"),
+                                 (["--start", "nan", "--duration", "1", "--fps", "5"], "finite")] {
+            try expectFailure(["features", "frames", h264] + flags + ["--out", dir + "/x.npy"], mentions: ["h264.mp4", mention])
+        }
+        try expectFailure(["features", "audio", h264, "--rate", "1000000000", "--out", dir + "/x.npy"], mentions: ["h264.mp4", "sample rate"])
+        try expectFailure(["features", "audio", h264, "--start", "nan", "--out", dir + "/x.npy"], mentions: ["h264.mp4", "finite"])
+        try expectFailure(["features", "logmel", h264, "--start", "nan", "--out", dir + "/x.npy"], mentions: ["h264.mp4", "finite"])
         #expect(!FileManager.default.fileExists(atPath: dir + "/x.npy"))
     }
 

@@ -96,6 +96,8 @@ import TestSupport
                 #expect(abs((best["score"] as? Double ?? 0) - 1) < 1e-3, "\(best)")
             }
         }
+        let nan = try runConcord(["search", "--index", index, "--video", file, "--start", "nan"])
+        #expect(nan.status == 1 && nan.stderr.contains("finite"), "status \(nan.status): \(nan.stderr)")
         let text = try runConcord(["search", "--index", index, "--text", "a bell"])
         #expect(text.status != 0 && text.stderr.contains("no text encoder") || text.stderr.contains("cannot match"), "\(text.stderr)")
     }
