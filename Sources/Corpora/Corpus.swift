@@ -58,6 +58,15 @@ public struct Corpus: Sendable {
     private func checkFiles(_ e: CorpusEntry) -> CorpusProblem? {
         for (kind, p) in [("media", e.media), ("narration", e.narration), ("annotation", e.annotation)] {
             guard let p else { continue }
+            // NOTE: a relative path stays inside the corpus folder (`../../` would read
+            // whatever lies above it); an absolute path is the user's explicit choice.
+            if !p.hasPrefix("/") {
+                let root = URL(fileURLWithPath: self.root).standardizedFileURL.path
+                let full = URL(fileURLWithPath: resolve(p)).standardizedFileURL.path
+                guard full.hasPrefix(root.hasSuffix("/") ? root : root + "/") else {
+                    return CorpusProblem(file: resolve(p), problem: "\(kind) of '\(e.id)': the path '\(p)' leaves the corpus folder")
+                }
+            }
             do { try checkReadableFile(resolve(p)) } catch {
                 return CorpusProblem(file: resolve(p), problem: "\(kind) of '\(e.id)': \(error)".replacingOccurrences(of: resolve(p) + ": ", with: ""))
             }

@@ -70,7 +70,13 @@ public enum Subtitles {
         let (start, end) = try parseTiming(lines[timingLine], path: path, line: timingLine + 1)
         next = timingLine + 1
         var body: [String] = []
-        while next < lines.count, !lines[next].trimmingCharacters(in: .whitespaces).isEmpty {
+        // NOTE: the text ends at a blank line, or where the next cue begins without one (a
+        // timing line, or a cue number followed by one), as players read such files.
+        func startsCue(_ k: Int) -> Bool {
+            if lines[k].contains("-->") { return true }
+            return Int(lines[k].trimmingCharacters(in: .whitespaces)) != nil && k + 1 < lines.count && lines[k + 1].contains("-->")
+        }
+        while next < lines.count, !lines[next].trimmingCharacters(in: .whitespaces).isEmpty, !startsCue(next) {
             body.append(lines[next])
             next += 1
         }

@@ -72,6 +72,11 @@ struct EvalCommand: ParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
+    func validate() throws {
+        guard (1...1000).contains(clips) else { throw ValidationError("--clips must be between 1 and 1000 (got \(clips))") }
+        guard (1...10_000).contains(k) else { throw ValidationError("--k must be between 1 and 10000 (got \(k))") }
+    }
+
     func run() throws {
         global.apply()
         guard ["linear", "knn", "avc", "sync", "retrieval"].contains(protocolName) else {

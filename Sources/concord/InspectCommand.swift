@@ -81,12 +81,14 @@ struct InspectCommand: ParsableCommand {
         for (label, values) in summary.labels.sorted(by: { $0.key < $1.key }) {
             print("  \(label): " + values.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
         }
-        if summary.problems.isEmpty {
+        if summary.problems.isEmpty && summary.entries > 0 {
             print("  no problems found")
-        } else {
+        } else if !summary.problems.isEmpty {
             print("  \(summary.problems.count) problem(s):")
             for p in summary.problems { print("    \(p)") }
         }
+        // A corpus with nothing to read is a problem in itself, not "no problems".
+        if summary.entries == 0 { throw CorpusError.empty(path) }
     }
 
     func printMedia(_ info: MediaInfo) {

@@ -111,15 +111,23 @@ import Training
         {"id":"good","media":"good.mp4","split":"train","labels":{"class":"a"}}
         {"id":"bad","media":"bad.mp4","split":"train","labels":{}}
         {"id":"missing","media":"missing.mp4","split":"test","labels":{}}
+        {"id":"up","media":"../outside.mp4"}
 
         """
+        // A file that exists above the corpus folder: the manifest may not climb out to it.
+        try? FileManager.default.copyItem(atPath: fixtures + "/h264.mp4", toPath: (dir as NSString).deletingLastPathComponent + "/outside.mp4")
         try manifest.write(toFile: dir + "/manifest.jsonl", atomically: true, encoding: .utf8)
         let r = try runConcord(["inspect", dir])
         #expect(r.status == 0)
         #expect(r.stdoutText.contains("1 readable videos"))
-        #expect(r.stdoutText.contains("2 problem(s)"))
+        #expect(r.stdoutText.contains("3 problem(s)"))
         #expect(r.stdoutText.contains("bad.mp4") && r.stdoutText.contains("missing.mp4"))
+        #expect(r.stdoutText.contains("the path '../outside.mp4' leaves the corpus folder"), "\(r.stdoutText)")
         try expectFailure(["inspect", makeTemporaryDirectory()], mentions: ["not a corpus"])
+        // An empty manifest is not "no problems".
+        let empty = makeTemporaryDirectory("cli-empty")
+        try "".write(toFile: empty + "/manifest.jsonl", atomically: true, encoding: .utf8)
+        try expectFailure(["inspect", empty], mentions: [empty, "no readable entries"])
     }
 
     @Test func synthWritesACorpusThatInspects() throws {

@@ -96,6 +96,11 @@ import TestSupport
         let avc = try trained("avc")
         let r = try runConcord(["eval", "avc", "--checkpoint", avc, "--clips", "2"])
         #expect(r.status == 0, "\(r.stderr)")
+        // No pairs or no neighbours is not an accuracy of 0: it is refused.
+        for (flag, value) in [("--clips", "0"), ("--k", "0")] {
+            let bad = try runConcord(["eval", "knn", "--checkpoint", avc, flag, value])
+            #expect(bad.status != 0 && bad.stderr.contains("\(flag) must be between"), "\(flag) \(value): \(bad.stderr)")
+        }
         let result = try json(r)
         #expect(result["pairs"] as? Int == 3 * 2 * 2)  // 3 test videos x 2 clips x (own, other) audio
         let accuracy = try #require(result["accuracy"] as? Double)

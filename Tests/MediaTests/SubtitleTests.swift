@@ -27,6 +27,13 @@ import Testing
         expectSame(try Subtitles.read(path: fixture("subs_webvtt.webm")), "webvtt in WebM", earlier: 0.014)
     }
 
+    /// Cues without the blank line between them stay separate cues (issue 24).
+    @Test func cuesWithoutBlankLinesStaySeparate() throws {
+        let srt = "1\n00:00:00,250 --> 00:00:01,100\nFirst we take the bowl.\n2\n00:00:01,200 --> 00:00:02,000\nThen stir slowly.\n"
+            + "00:00:02,100 --> 00:00:02,900\nWelcome back, and subscribe!\n"
+        expectSame(try Subtitles.parseSRT(srt, path: "run-together.srt"), "srt without blank lines")
+    }
+
     @Test func writtenTextParsesBack() throws {
         let srt = Subtitles.srtText(Self.expected)
         expectSame(try Subtitles.parseSRT(srt, path: "x.srt"), "srt round trip")
