@@ -28,7 +28,7 @@ public struct Checkpoint {
 
     public init(path: String) throws {
         file = try SafeTensorsFile(path: path)
-        guard file.metadata["format"] == Self.format, let s = file.metadata["step"].flatMap({ Int($0) }),
+        guard file.metadata["format"] == Self.format, let s = file.metadata["step"].flatMap({ Int($0) }), s >= 0,
               let c = file.metadata["config"] else {
             throw CheckpointError.notACheckpoint(path)
         }

@@ -108,6 +108,7 @@ public enum NPY {
             throw ArrayFileError.unreadable(path, reason: "bad magic")
         }
         let major = bytes[6]
+        guard major == 1 || bytes.count >= 12 else { throw ArrayFileError.unreadable(path, reason: "truncated header") }
         let (length, start): (Int, Int) = major == 1
             ? (Int(bytes[8]) | Int(bytes[9]) << 8, 10)
             : (Int(bytes[8]) | Int(bytes[9]) << 8 | Int(bytes[10]) << 16 | Int(bytes[11]) << 24, 12)
@@ -121,7 +122,16 @@ public enum NPY {
             throw ArrayFileError.unreadable(path, reason: "malformed header")
         }
         let descr = String(header[d0.upperBound..<d1])
-        let shape = header[s0.upperBound..<s1].split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+        var shape: [Int] = []
+        for part in header[s0.upperBound..<s1].split(separator: ",") {
+            let text = part.trimmingCharacters(in: .whitespaces)
+            if text.isEmpty { continue }  // the trailing comma of a 1-tuple
+            guard let n = Int(text), n >= 0 else { throw ArrayFileError.unreadable(path, reason: "bad dimension '\(text)' in the shape") }
+            shape.append(n)
+        }
+        guard let count = elementCount(shape), count.multipliedReportingOverflow(by: 16).overflow == false else {
+            throw ArrayFileError.unreadable(path, reason: "the shape \(shape) holds more values than can be addressed")
+        }
         return (descr, shape, start + length)
     }
 }
@@ -145,4 +155,17 @@ public func replaceItem(at path: String, with temporary: String) throws {
         try? FileManager.default.removeItem(atPath: temporary)
         throw ArrayFileError.writeFailed(path, reason: reason)
     }
+}
+
+/// The number of elements of `shape`, or nil when a dimension is negative or the product
+/// overflows: for counts that come from a file's header.
+public func elementCount(_ shape: [Int]) -> Int? {
+    var count = 1
+    for d in shape {
+        guard d >= 0 else { return nil }
+        let (product, overflow) = count.multipliedReportingOverflow(by: d)
+        if overflow { return nil }
+        count = product
+    }
+    return count
 }

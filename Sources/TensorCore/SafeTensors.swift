@@ -132,7 +132,10 @@ public struct SafeTensorsFile: Sendable {
             guard shape.allSatisfy({ $0 >= 0 }), offsets[0] >= 0, offsets[0] <= offsets[1], offsets[1] <= available else {
                 throw fail("entry '\(name)': bytes \(offsets) lie outside the \(available) data bytes (truncated?)")
             }
-            guard offsets[1] - offsets[0] == shape.reduce(1, *) * size else {
+            guard let count = elementCount(shape), !count.multipliedReportingOverflow(by: size).overflow else {
+                throw fail("entry '\(name)': the shape \(shape) holds more values than can be addressed")
+            }
+            guard offsets[1] - offsets[0] == count * size else {
                 throw fail("entry '\(name)': \(offsets[1] - offsets[0]) bytes for shape \(shape) of \(dtype)")
             }
             entries[name] = Entry(dtype: dtype, shape: shape, bytes: data.subdata(in: (start + offsets[0])..<(start + offsets[1])))

@@ -45,4 +45,37 @@ import Testing
         try Data([0x50, 0x4B, 1, 2]).write(to: URL(fileURLWithPath: dir + "/bad.npz"))
         #expect(throws: ArrayFileError.self) { try NPZ.read(dir + "/bad.npz") }
     }
+
+    /// Headers that declare impossible shapes, or end early, are errors naming the file, not
+    /// traps (issue 24): the element count is multiplied with overflow checks.
+    @Test func impossibleHeadersAreErrors() {
+        func npy(_ shape: String, major: UInt8 = 1) -> Data {
+            var header = "{'descr': '<f4', 'fortran_order': False, 'shape': \(shape), }"
+            while (10 + header.utf8.count + 1) % 64 != 0 { header += " " }
+            header += "\n"
+            var d = Data([0x93] + Array("NUMPY".utf8) + [major, 0, UInt8(header.utf8.count & 0xFF), UInt8(header.utf8.count >> 8)])
+            d.append(Data(header.utf8))
+            return d
+        }
+        for (data, what) in [(npy("(4294967296, 4294967296)"), "holds more values"), (npy("(9223372036854775807,)"), "holds more values"),
+                             (npy("(2, 18446744073709551616)"), "bad dimension"), (npy("(-3,)"), "bad dimension"),
+                             (Data([0x93] + Array("NUMPY".utf8) + [2, 0, 10, 0]), "truncated header")] {
+            do {
+                _ = try NPY.decode(Float.self, from: data, path: "bad.npy")
+                Issue.record("\(what): accepted")
+            } catch {
+                #expect("\(error)".contains("bad.npy") && "\(error)".contains(what), "\(error)")
+            }
+        }
+        // A safetensors entry whose shape overflows.
+        let json = #"{"w":{"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[0,0]}}"#
+        var st = Data()
+        var n = UInt64(json.utf8.count).littleEndian
+        st.append(Data(bytes: &n, count: 8))
+        st.append(Data(json.utf8))
+        #expect(throws: (any Error).self) { _ = try SafeTensorsFile(data: st, path: "bad.safetensors") }
+        do { _ = try SafeTensorsFile(data: st, path: "bad.safetensors") } catch {
+            #expect("\(error)".contains("bad.safetensors") && "\(error)".contains("more values"), "\(error)")
+        }
+    }
 }
