@@ -70,7 +70,41 @@ public final class ClipCache: @unchecked Sendable {
         guard manifest.format == "concord-clip-cache" && manifest.version == 1 else {
             throw ClipCacheError.malformed(path, "not a version 1 Concord clip cache (format \(manifest.format), version \(manifest.version))")
         }
+        for e in manifest.entries { try Self.check(e, bands: manifest.frontEnd.bands, path: path) }
         index = Dictionary(manifest.entries.enumerated().map { ($1.id, $0) }, uniquingKeysWith: { a, _ in a })
+    }
+
+    /// An entry's sizes must describe its arrays (a damaged or hand-edited `cache.json` is an
+    /// error naming the entry, not a read past a shard): every product is overflow-checked.
+    static func check(_ e: Entry, bands: Int, path: String) throws {
+        func bad(_ why: String) -> ClipCacheError { .malformed(path, "entry '\(e.id)': \(why)") }
+        guard !e.shard.isEmpty, !e.shard.contains("/"), e.shard != "..", e.shard != "." else { throw bad("the shard name '\(e.shard)' is not a file in the cache") }
+        guard e.duration.isFinite, e.duration >= 0 else { throw bad("duration \(e.duration)") }
+        func product(_ factors: [Int]) -> Int? {
+            var n = 1
+            for f in factors {
+                guard f >= 0 else { return nil }
+                let (p, o) = n.multipliedReportingOverflow(by: f)
+                if o { return nil }
+                n = p
+            }
+            return n
+        }
+        for (name, span, expected) in [("frames", e.frames, product([e.frameCount, e.height, e.width, 3])),
+                                       ("audio", e.audio, nil as Int?), ("log-mel", e.logMel, product([e.melFrames, bands, 4]))] {
+            guard let span else { continue }
+            guard span.offset >= 0, span.length >= 0, !span.offset.addingReportingOverflow(span.length).overflow else {
+                throw bad("\(name) at offset \(span.offset), \(span.length) bytes")
+            }
+            if name == "frames" {
+                guard e.frameCount >= 1, e.width >= 1, e.height >= 1 else { throw bad("\(e.frameCount) frames of \(e.width)x\(e.height)") }
+            }
+            if name == "audio" { guard span.length % 4 == 0 else { throw bad("audio of \(span.length) bytes is not float32 samples") } }
+            if name == "log-mel" { guard e.melFrames >= 1 else { throw bad("\(e.melFrames) log-mel frames") } }
+            if name != "audio" {
+                guard let expected, expected == span.length else { throw bad("\(name) of \(span.length) bytes do not fit the sizes it states") }
+            }
+        }
     }
 
     /// The cached videos of a split (nil: all) as the sampler's videos, in the cache's order.

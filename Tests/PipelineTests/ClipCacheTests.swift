@@ -127,6 +127,39 @@ struct ClipCacheTests {
         if videos.count > 2 { _ = try view(loader, .video, video: 1, start: 0.5) }  // an intact entry still reads
     }
 
+    /// A `cache.json` whose sizes are impossible (huge or negative offsets, zero dimensions,
+    /// a shard outside the cache) is refused when the cache opens, naming the entry (issue 24).
+    @Test func impossibleSizesInTheManifestAreErrors() throws {
+        let (_, directory) = try prepared()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let path = directory + "/cache.json"
+        let original = try Data(contentsOf: URL(fileURLWithPath: path))
+        let json = try #require(try JSONSerialization.jsonObject(with: original) as? [String: Any])
+        let edits: [(String, (inout [String: Any]) -> Void)] = [
+            ("offset", { e in var f = e["frames"] as! [String: Any]; f["offset"] = Int.max - 10; e["frames"] = f }),
+            ("offset", { e in var f = e["frames"] as! [String: Any]; f["offset"] = -64; e["frames"] = f }),
+            ("frames of", { e in e["width"] = 0 }),
+            ("do not fit", { e in e["frameCount"] = 1 << 40 }),
+            ("log-mel frames", { e in e["melFrames"] = 0 }),
+            ("not a file in the cache", { e in e["shard"] = "../../etc/passwd" }),
+        ]
+        for (mention, edit) in edits {
+            var changed = json
+            var entries = changed["entries"] as! [[String: Any]]
+            edit(&entries[0])
+            changed["entries"] = entries
+            try JSONSerialization.data(withJSONObject: changed).write(to: URL(fileURLWithPath: path))
+            do {
+                _ = try ClipCache(directory: directory)
+                Issue.record("\(mention): accepted")
+            } catch {
+                #expect("\(error)".contains(path) && "\(error)".contains(mention), "\(error)")
+            }
+        }
+        try original.write(to: URL(fileURLWithPath: path))
+        _ = try ClipCache(directory: directory)
+    }
+
     @Test func aMissingOrForeignCacheIsAClearError() throws {
         #expect(throws: ClipCacheError.self) { try ClipCache(directory: "/nonexistent/cache") }
         let dir = NSTemporaryDirectory() + "concord-notcache-\(UUID().uuidString)"
