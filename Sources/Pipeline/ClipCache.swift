@@ -1,5 +1,6 @@
 import AudioFeatures
 import Foundation
+import TensorCore
 
 /// A clip cache (`concord prepare CORPUS --out CACHE`): each video's frames at the clip
 /// geometry's rate (one every `frameSpacing` seconds) and decode size as RGB24 bytes, its
@@ -80,18 +81,8 @@ public final class ClipCache: @unchecked Sendable {
         func bad(_ why: String) -> ClipCacheError { .malformed(path, "entry '\(e.id)': \(why)") }
         guard !e.shard.isEmpty, !e.shard.contains("/"), e.shard != "..", e.shard != "." else { throw bad("the shard name '\(e.shard)' is not a file in the cache") }
         guard e.duration.isFinite, e.duration >= 0 else { throw bad("duration \(e.duration)") }
-        func product(_ factors: [Int]) -> Int? {
-            var n = 1
-            for f in factors {
-                guard f >= 0 else { return nil }
-                let (p, o) = n.multipliedReportingOverflow(by: f)
-                if o { return nil }
-                n = p
-            }
-            return n
-        }
-        for (name, span, expected) in [("frames", e.frames, product([e.frameCount, e.height, e.width, 3])),
-                                       ("audio", e.audio, nil as Int?), ("log-mel", e.logMel, product([e.melFrames, bands, 4]))] {
+        for (name, span, expected) in [("frames", e.frames, elementCount([e.frameCount, e.height, e.width, 3])),
+                                       ("audio", e.audio, nil as Int?), ("log-mel", e.logMel, elementCount([e.melFrames, bands, 4]))] {
             guard let span else { continue }
             guard span.offset >= 0, span.length >= 0, !span.offset.addingReportingOverflow(span.length).overflow else {
                 throw bad("\(name) at offset \(span.offset), \(span.length) bytes")
