@@ -12,9 +12,10 @@ import CFFmpeg
 /// Requests in increasing time order continue from the decoder's position instead of seeking.
 ///
 /// NOTE: one timeline for every read: output sample i is the sound at `i / rate` seconds of
-/// the file's timeline (presentation time from the file's start, `MediaContainer.origin`). Audio that starts after 0 (an MP4 made with `-itsoffset`,
-/// a camera whose sound starts late) is preceded by silence, in the whole-file read and in a
-/// window alike, as `ffmpeg -af aresample=RATE:first_pts=0` does.
+/// the file's timeline (presentation time from the file's start, `MediaContainer.origin`).
+/// Audio that starts after that (an MP4 made with `-itsoffset`, a camera whose sound starts
+/// late) is preceded by silence, in the whole-file read and in a window alike, as
+/// `ffmpeg -af aresample=RATE:first_pts=0` does.
 public final class AudioReader {
     public let path: String
     public let info: AudioStreamInfo
@@ -174,10 +175,9 @@ public final class AudioReader {
                 // NOTE: AVI times audio by byte counts. A seek lands on the byte of the asked
                 // time, inside a frame where chunks do not hold whole frames (Megamind.avi's
                 // AC-3), and the parser stamps the next whole frame with that byte's time: up
-                // to one frame (32 ms) off what a read from the start counts. The
-                // codec's frames are all this frame's length from the stream's start, so the
-                // true time is the frame boundary at or before the stamp (2 ms of slack for
-                // rounding), as a read from the start counts it.
+                // to one frame (32 ms) off. The codec's frames all have this frame's length
+                // from the stream's start, so the true time is the frame boundary at or before
+                // the stamp (2 ms of slack for rounding), as a read from the start counts it.
                 let start = container.streamStart(stream)
                 seconds = start + ((seconds - start + 0.002) / frameSeconds).rounded(.down) * frameSeconds
             }

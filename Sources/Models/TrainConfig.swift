@@ -215,9 +215,9 @@ public struct TrainConfig: Codable, Equatable, Sendable {
         }
     }
 
-    /// The clip-geometry keys the config's methods ask for (`Method.clip`), as JSON values, and
-    /// which method asked: what `concord train` reports when the config leaves them out.
-    public static func askedClip(_ tree: [String: Any]) -> [String: Any] {
+    /// The clip-geometry keys the config's methods ask for (`Method.clip`), as values for the
+    /// JSON tree (integral numbers as `Int`, so integer keys decode).
+    static func askedClip(_ tree: [String: Any]) -> [String: Any] {
         var asked: [String: Any] = [:]
         for item in tree["objectives"] as? [Any] ?? [] {
             guard let name = (item as? [String: Any])?["name"] as? String, let entry = try? MethodRegistry.entry(name) else { continue }

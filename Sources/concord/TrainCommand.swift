@@ -29,12 +29,6 @@ struct TrainCommand: ParsableCommand {
         }.joined(separator: "\n")
     }
 
-    /// The clip keys the named methods ask for, as `key value` pairs.
-    func askedKeys(_ methods: [String]) -> String {
-        methods.flatMap { (try? MethodRegistry.entry($0).clip) ?? [:] }.sorted { $0.key < $1.key }
-            .map { "\($0.key) \(Self.describe($0.value))" }.joined(separator: ", ")
-    }
-
     static func describe(_ v: JSONValue) -> String {
         switch v {
         case .null: "null"
@@ -71,10 +65,11 @@ struct TrainCommand: ParsableCommand {
         global.apply()
         let config = try TrainConfig.load(path: self.config, overrides: overrides)
         let c = config.clip
-        let asked = config.objectives.compactMap { o in (try? MethodRegistry.entry(o.name)).flatMap { $0.clip.isEmpty ? nil : $0.name } }
+        let asking = config.objectives.compactMap { try? MethodRegistry.entry($0.name) }.filter { !$0.clip.isEmpty }
+        let askedKeys = asking.flatMap(\.clip).sorted { $0.key < $1.key }.map { "\($0.key) \(Self.describe($0.value))" }
         note(String(format: "clip: %.2f s, %d frames %.3f s apart at %d px (short side %d), %d log-mel frames",
                     c.duration, c.frames, c.frameSpacing, c.size, c.shortSide, c.melFrames)
-             + (asked.isEmpty ? "" : " (\(asked.joined(separator: ", ")) asks for \(askedKeys(asked)) where the config leaves them out)"))
+             + (asking.isEmpty ? "" : " (\(asking.map(\.name).joined(separator: ", ")) asks for \(askedKeys.joined(separator: ", ")) where the config leaves them out)"))
         if global.threads == nil, let t = config.threads { Threads.configure(t) }
         let trainer = try Trainer(config: config)
         let stop = trainer.stopRequested

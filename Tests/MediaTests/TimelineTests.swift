@@ -10,15 +10,15 @@ import Testing
 /// and each is where the ffmpeg CLI puts it (ffprobe frame times less the file's start time;
 /// `aresample=first_pts=0`).
 @Suite struct TimelineTests {
+    /// The first of `count` RGB frames of `frameBytes` each whose mean value is over 128.
+    static func firstBright(_ pixels: [UInt8], frameBytes n: Int, count: Int) -> Int? {
+        (0..<count).first { k in pixels[(k * n)..<((k + 1) * n)].reduce(0) { $0 + Int($1) } / n > 128 }
+    }
+
     /// The presentation time of the first bright frame, read by VideoReader at 200 requests/s.
     static func flashTime(_ path: String) throws -> Double? {
         let frames = try VideoReader(path: path).frames(start: 0, duration: 2.9, fps: 200)
-        let n = frames.width * frames.height * 3
-        for k in 0..<frames.count {
-            let mean = frames.pixels[(k * n)..<((k + 1) * n)].reduce(0) { $0 + Int($1) } / n
-            if mean > 128 { return frames.frameTimes[k] }
-        }
-        return nil
+        return firstBright(frames.pixels, frameBytes: frames.width * frames.height * 3, count: frames.count).map { frames.frameTimes[$0] }
     }
 
     /// The time of the first sample louder than 0.3.
@@ -40,10 +40,7 @@ import Testing
         let rgb = try FFmpegCLI.allFrames(path)
         let n = 64 * 48 * 3
         guard rgb.count == times.count * n else { return nil }
-        for k in times.indices where rgb[(k * n)..<((k + 1) * n)].reduce(0, { $0 + Int($1) }) / n > 128 {
-            return times[k] - start
-        }
-        return nil
+        return firstBright(rgb, frameBytes: n, count: times.count).map { times[$0] - start }
     }
 
     /// Container, video codec, audio codec, and whether the audio (else the video) is late.
