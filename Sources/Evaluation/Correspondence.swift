@@ -12,10 +12,14 @@ import Models
 /// label 0 are also counted by whether the other video has the same value of `label` (a
 /// corpus label such as `class`): those negatives share the clip's kind of sound, so only
 /// the timing can reject them.
+/// The judge is the checkpoint's avc head (the larger of its two logits) or, for a checkpoint
+/// trained with `avsync` alone, the avsync head's decision (its in-sync score above the
+/// method's threshold, on time-resolved features): both answer "does this sound belong to
+/// this clip?".
 public func correspondenceAccuracy(model: TrainModel, corpus: Corpus, split: String, clips: Int, geometry: ClipGeometry,
                                    label: String = "class", seed: UInt64 = 0) throws -> CorrespondenceResult {
-    guard let (_, head) = model.objective(AVC.self), model.video != nil, model.audio != nil else {
-        throw EvaluationError.missing("the checkpoint has no avc head (train with the avc objective)")
+    guard model.video != nil, model.audio != nil, let judge = CorrespondenceJudge(model: model) else {
+        throw EvaluationError.missing("the checkpoint has no avc or avsync head (train with the avc or avsync objective)")
     }
     let (videos, problems) = SampledVideo.load(corpus: corpus, split: split, needs: [.video, .audio], geometry: geometry)
     guard videos.count >= 2 else { throw EvaluationError.missing("\(corpus.root): split '\(split)' has \(videos.count) usable video(s); need 2") }
@@ -54,11 +58,9 @@ public func correspondenceAccuracy(model: TrainModel, corpus: Corpus, split: Str
                 }
             }
         }
-        let logits = Autograd.withoutGradients {
-            head(video: model.encode(.video, Tensor(shape: [labels.count] + loader.clipShape(.video), data: frames)),
-                 audio: model.encode(.audio, Tensor(shape: [labels.count] + loader.clipShape(.audio), data: audio)))
-        }
-        for (predicted, (truth, same)) in zip(logits.argmax(axis: 1), zip(labels, sameLabel)) {
+        let predictions = judge.corresponds(video: Tensor(shape: [labels.count] + loader.clipShape(.video), data: frames),
+                                            audio: Tensor(shape: [labels.count] + loader.clipShape(.audio), data: audio))
+        for (predicted, (truth, same)) in zip(predictions.map { $0 ? 1 : 0 }, zip(labels, sameLabel)) {
             counts[truth] += 1
             if predicted == truth { correct[truth] += 1 }
             if let same {
@@ -67,13 +69,51 @@ public func correspondenceAccuracy(model: TrainModel, corpus: Corpus, split: Str
             }
         }
     }
-    return CorrespondenceResult(correct: correct, counts: counts, labelledCorrect: labelledCorrect,
+    return CorrespondenceResult(judge: judge.name, correct: correct, counts: counts, labelledCorrect: labelledCorrect,
                                 labelledCounts: labelledCounts, problems: problems)
+}
+
+/// Which head says whether a sound belongs to a clip: the avc head when the checkpoint has
+/// one, else the avsync head.
+enum CorrespondenceJudge {
+    case avc(TrainModel, AVCHead)
+    case avsync(TrainModel, AVSync, AVSync.Head)
+
+    init?(model: TrainModel) {
+        if let (_, head) = model.objective(AVC.self) { self = .avc(model, head) }
+        else if let (method, head) = model.objective(AVSync.self) { self = .avsync(model, method, head) }
+        else { return nil }
+    }
+
+    /// The name users know the head by.
+    var name: String {
+        switch self {
+        case .avc: "avc"
+        case .avsync: "avsync"
+        }
+    }
+
+    /// `video: [B, 3, T, H, W]` clips, `audio: [B, 1, 96, 64]` log-mels → `[B]`: does row i's
+    /// sound belong to row i's clip?
+    func corresponds(video: Tensor, audio: Tensor) -> [Bool] {
+        Autograd.withoutGradients {
+            switch self {
+            case .avc(let model, let head):
+                return head(video: model.encode(.video, video), audio: model.encode(.audio, audio)).argmax(axis: 1).map { $0 == 1 }
+            case .avsync(let model, let method, let head):
+                let scores = method.syncScores(video: AVSync.timeResolved(video: model.featureMap(.video, video)),
+                                               audio: AVSync.timeResolved(audio: model.featureMap(.audio, audio)), head: head)
+                return scores.map { $0 > method.decisionThreshold }
+            }
+        }
+    }
 }
 
 /// What `correspondenceAccuracy` found: overall, and on each kind of pair (a head that says
 /// "yes" to everything is right on every own-audio pair and wrong on every other one).
 public struct CorrespondenceResult {
+    /// The head that judged the pairs: `avc` or `avsync` (`CorrespondenceJudge`).
+    public var judge: String
     /// Right answers on the pairs with audio of another video (`[0]`) and with the clip's own audio (`[1]`).
     public var correct: [Int]
     public var counts: [Int]

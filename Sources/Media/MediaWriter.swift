@@ -76,7 +76,7 @@ public final class MediaWriter {
     public init(path: String, video videoSettings: VideoTrackSettings?, audio audioSettings: AudioTrackSettings?,
                 subtitles: Bool = false) throws {
         self.path = path
-        self.temporaryPath = path + ".partial"
+        self.temporaryPath = TensorCore.temporaryPath(for: path)
         _ = ffmpegLogging
         guard let format = av_guess_format(nil, path, nil) else {
             throw MediaError.writeFailed(path, reason: "no container format for this file name")

@@ -37,7 +37,7 @@ public enum PNGWriter {
             throw MediaError.writeFailed(path, reason: "PNG encoding failed")
         }
         let data = Data(bytes: packet.pointer.pointee.data, count: Int(packet.pointer.pointee.size))
-        let temporary = path + ".partial"
+        let temporary = temporaryPath(for: path)
         do { try data.write(to: URL(fileURLWithPath: temporary)) } catch {
             throw MediaError.writeFailed(path, reason: error.localizedDescription)
         }

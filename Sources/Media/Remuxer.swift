@@ -27,7 +27,7 @@ public enum Remuxer {
         guard let format = av_guess_format(nil, output, nil) else {
             throw MediaError.writeFailed(output, reason: "no container format for this file name")
         }
-        let temporary = output + ".partial"
+        let temporary = temporaryPath(for: output)
         var made: UnsafeMutablePointer<AVFormatContext>? = nil
         guard avformat_alloc_output_context2(&made, format, nil, temporary) >= 0, let oc = made else {
             throw MediaError.writeFailed(output, reason: "cannot create the output context")

@@ -60,7 +60,7 @@ public enum SoundFile {
         info.samplerate = Int32(audio.sampleRate)
         info.channels = Int32(audio.channels)
         info.format = Int32(SF_FORMAT_WAV) | Int32(encoding == .pcm16 ? SF_FORMAT_PCM_16 : SF_FORMAT_FLOAT)
-        let temporary = path + ".partial"
+        let temporary = temporaryPath(for: path)
         guard let file = sf_open(temporary, Int32(SFM_WRITE), &info) else {
             throw MediaError.writeFailed(path, reason: String(cString: sf_strerror(nil)))
         }

@@ -1,4 +1,5 @@
 import AudioFeatures
+import Corpora
 import Foundation
 import TensorCore
 
@@ -37,6 +38,9 @@ public final class ClipCache: @unchecked Sendable {
         /// `[melFrames, bands]` Float32, the front-end over the whole audio.
         public var logMel: Span?
         public var melFrames: Int
+        /// The media file's size in bytes when it was cached (absent in caches made before it
+        /// was recorded): how `check(against:split:)` tells another corpus's file of the same name.
+        public var bytes: Int?
     }
 
     /// `cache.json`.
@@ -106,6 +110,47 @@ public final class ClipCache: @unchecked Sendable {
         }
     }
 
+    /// Refuses a cache that does not hold `corpus`'s videos of `split` (nil: every split) as
+    /// they are now: made from another corpus, before the splits changed, before videos were
+    /// added, or from files that have changed size since. Videos `prepare` left out (its
+    /// recorded problems) are not asked for.
+    public func check(against corpus: Corpus, split: String?) throws {
+        let wanted = corpus.entries.filter { split == nil || $0.split == split }
+        let cached = Dictionary(manifest.entries.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        let leftOut = Set(manifest.problems.compactMap(\.first))
+        let corpusIDs = Set(wanted.map(\.id))
+        func listed(_ ids: [String]) -> String { ids.prefix(3).joined(separator: ", ") + (ids.count > 3 ? ", …" : "") }
+        let where_ = split.map { "split '\($0)'" } ?? "the corpus"
+        var differences: [String] = []
+        let missing = wanted.filter { cached[$0.id] == nil && !leftOut.contains(corpus.resolve($0.media)) }.map(\.id)
+        if !missing.isEmpty { differences.append("\(missing.count) video(s) of \(where_) are not in the cache (\(listed(missing)))") }
+        // A cached video of the split that the corpus now puts in another split has changed
+        // split; one the corpus does not hold at all is extra.
+        let splitNow = Dictionary(corpus.entries.map { ($0.id, $0.split) }, uniquingKeysWith: { a, _ in a })
+        var changed: [String] = []
+        var extra: [String] = []
+        for c in manifest.entries where (split == nil || c.split == split) && !corpusIDs.contains(c.id) {
+            if let now = splitNow[c.id] { changed.append("\(c.id) (split \(c.split ?? "") → \(now))") } else { extra.append(c.id) }
+        }
+        if !extra.isEmpty { differences.append("\(extra.count) cached video(s) of \(where_) are not in the corpus (\(listed(extra)))") }
+        for e in wanted {
+            guard let c = cached[e.id] else { continue }
+            if c.split != nil && c.split != e.split { changed.append("\(e.id) (split \(c.split ?? "") → \(e.split))"); continue }
+            let path = corpus.resolve(e.media)
+            if (c.path as NSString).lastPathComponent != (path as NSString).lastPathComponent {
+                changed.append("\(e.id) (file \((c.path as NSString).lastPathComponent) → \((path as NSString).lastPathComponent))"); continue
+            }
+            if let bytes = c.bytes, let now = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int, now != bytes {
+                changed.append("\(e.id) (\(bytes) bytes cached, \(now) now)")
+            }
+        }
+        if !changed.isEmpty { differences.append("\(changed.count) video(s) differ (\(listed(changed)))") }
+        guard differences.isEmpty else {
+            throw ClipCacheError.stale(directory, "does not match the corpus \(corpus.root): " + differences.joined(separator: "; ")
+                                       + " (made from another corpus or before it changed: make it again with concord prepare)")
+        }
+    }
+
     /// The entry of a video id.
     public func entry(id: String) -> (index: Int, entry: Entry)? {
         guard let i = index[id] else { return nil }
@@ -170,6 +215,7 @@ public enum ClipCacheError: Error, CustomStringConvertible {
     case geometryMismatch(String, String)
     case exists(String)
     case unwritable(String)
+    case stale(String, String)
 
     public var description: String {
         switch self {
@@ -179,6 +225,7 @@ public enum ClipCacheError: Error, CustomStringConvertible {
         case .geometryMismatch(let path, let reason): "\(path): \(reason)"
         case .exists(let path): "\(path): a clip cache is already there (choose another --out, or remove it first)"
         case .unwritable(let path): "\(path): cannot be created"
+        case .stale(let path, let reason): "\(path): \(reason)"
         }
     }
 }

@@ -2,6 +2,7 @@ import AudioFeatures
 import Corpora
 import Foundation
 import Media
+import TensorCore
 
 extension ClipCache {
     /// What `prepare` reports as it goes.
@@ -10,6 +11,8 @@ extension ClipCache {
         case progress(done: Int, total: Int)
         /// A video left out: file and reason.
         case problem(file: String, reason: String)
+        /// Something the user should know that is not about one video.
+        case notice(String)
     }
 
     /// Decodes every usable video of `corpus` (one split, or all) into a cache at `out`:
@@ -24,7 +27,9 @@ extension ClipCache {
                                report: (PrepareEvent) -> Void = { _ in }) throws -> Manifest {
         let manifestPath = (out as NSString).appendingPathComponent("cache.json")
         guard !FileManager.default.fileExists(atPath: manifestPath) else { throw ClipCacheError.exists(out) }
-        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        let lock = try FolderLock(folder: out, purpose: "concord prepare (writing a clip cache)")
+        defer { lock.release() }
+        if let previous = lock.tookOverFrom { report(.notice("\(out): took over the lock left by \(previous), which is no longer running")) }
         let (videos, problems) = SampledVideo.load(corpus: corpus, split: split, needs: [], geometry: geometry)
         var manifest = Manifest(corpus: corpus.root, geometry: geometry, frontEnd: frontEnd, entries: [],
                                 problems: problems.map { [$0.file, $0.problem] })
@@ -49,7 +54,8 @@ extension ClipCache {
                     }
                     var entry = Entry(id: video.id, path: video.path, split: splits[video.id], labels: video.labels,
                                       duration: video.duration, shard: shard.name, frames: nil, frameCount: d.frameCount,
-                                      width: d.width, height: d.height, audio: nil, logMel: nil, melFrames: d.melFrames)
+                                      width: d.width, height: d.height, audio: nil, logMel: nil, melFrames: d.melFrames,
+                                      bytes: (try? FileManager.default.attributesOfItem(atPath: video.path))?[.size] as? Int)
                     entry.frames = try d.pixels.map { p in try p.withUnsafeBytes { try shard.append($0) } }
                     entry.audio = try d.samples.map { s in try s.withUnsafeBytes { try shard.append($0) } }
                     entry.logMel = try d.logMel.map { m in try m.withUnsafeBytes { try shard.append($0) } }
@@ -61,9 +67,7 @@ extension ClipCache {
         try shard.close()
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        let temporary = manifestPath + ".partial"
-        try encoder.encode(manifest).write(to: URL(fileURLWithPath: temporary))
-        guard rename(temporary, manifestPath) == 0 else { throw ClipCacheError.unwritable(manifestPath) }
+        try writeAtomically(try encoder.encode(manifest), to: manifestPath)
         return manifest
     }
 

@@ -33,9 +33,19 @@ public struct IndexMetadata: Codable, Equatable, Sendable {
     public var tables: [String: [Int]]
     /// Media files embedded so far, in order.
     public var videos: [String]
+    /// Which files are the index: each save writes its tables and segments as new files
+    /// `NAME.gN.npy` / `NAME.gN.jsonl` beside the old ones, then this file, so a stop or a full
+    /// disk between two tables leaves the previous index whole (nil: an index from before
+    /// generations, with files `NAME.npy` / `NAME.jsonl`).
+    public var generation: Int?
+
+    /// The file name of table or segment list `base` (`video.avnce`, `windows`) with extension `ext`.
+    public func fileName(_ base: String, _ ext: String) -> String {
+        generation.map { "\(base).g\($0).\(ext)" } ?? "\(base).\(ext)"
+    }
 
     enum CodingKeys: String, CodingKey {
-        case format, version, checkpoint, geometry, length, stride, tables, videos
+        case format, version, checkpoint, geometry, length, stride, tables, videos, generation
         case checkpointCRC32 = "checkpoint_crc32"
         case frontEnd = "front_end"
     }
@@ -43,7 +53,8 @@ public struct IndexMetadata: Codable, Equatable, Sendable {
 
 /// An embedding index (`concord embed`): per table `<modality>.<space>` an `.npy` matrix of
 /// L2-normalised embeddings `[rows, dim]` (memory-mapped when searched) and the rows' segments
-/// (`windows.jsonl` for video and audio tables, `narrations.jsonl` for text tables).
+/// (`windows` for video and audio tables, `narrations` for text tables, JSON lines), each file
+/// named with the index's generation (`IndexMetadata.fileName`).
 public final class EmbeddingIndex: @unchecked Sendable {
     public let directory: String
     public let metadata: IndexMetadata
@@ -65,22 +76,25 @@ public final class EmbeddingIndex: @unchecked Sendable {
         guard metadata.format == "concord-index" && metadata.version == 1 else {
             throw IndexError.malformed(metaPath, "not a version 1 Concord index")
         }
-        windows = try SegmentTable(path: Self.path(directory, "windows.jsonl"))
-        narrations = try SegmentTable(path: Self.path(directory, "narrations.jsonl"))
+        windows = try SegmentTable(path: Self.path(directory, metadata.fileName("windows", "jsonl")))
+        narrations = try SegmentTable(path: Self.path(directory, metadata.fileName("narrations", "jsonl")))
         for (name, shape) in metadata.tables {
             let rows = name.hasPrefix("text.") ? narrations.count : windows.count
             guard shape.first == rows else {
-                throw IndexError.malformed(Self.path(directory, name + ".npy"), "\(shape.first ?? 0) rows in the metadata for \(rows) segments")
+                throw IndexError.malformed(tablePath(name), "\(shape.first ?? 0) rows in the metadata for \(rows) segments")
             }
         }
     }
+
+    /// The `.npy` file of table `name` (`video.avnce`).
+    public func tablePath(_ name: String) -> String { Self.path(directory, metadata.fileName(name, "npy")) }
 
     /// The segments of a table's rows.
     public func segments(_ table: String) -> SegmentTable { table.hasPrefix("text.") ? narrations : windows }
 
     /// Runs `body` on a table's mapped matrix `[rows, dim]`.
     public func withMatrix<T>(_ table: String, _ body: (UnsafePointer<Float>, _ rows: Int, _ dim: Int) throws -> T) throws -> T {
-        let path = Self.path(directory, table + ".npy")
+        let path = tablePath(table)
         lock.lock()
         let m: (data: Data, shape: [Int], offset: Int)
         if let cached = mapped[table] { m = cached } else {

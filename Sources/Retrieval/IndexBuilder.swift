@@ -27,6 +27,8 @@ public struct IndexBuilder {
         case progress(done: Int, total: Int)
         case skipped(file: String, reason: String)
         case saved(videos: Int)
+        /// Something the user should know that is not about one video.
+        case notice(String)
     }
 
     /// Embeds `videos` (with their narrations) into `out`.
@@ -46,6 +48,9 @@ public struct IndexBuilder {
         var tableNames: [String] = []
         for (space, modalities) in spaces { for m in modalities { tableNames.append("\(m.rawValue).\(space)") } }
 
+        let lock = try FolderLock(folder: out, purpose: "concord embed (writing an index)")
+        defer { lock.release() }
+        if let previous = lock.tookOverFrom { report(.notice("\(out): took over the lock left by \(previous), which is no longer running")) }
         var state = try State.resume(out: out, crc: crc, checkpoint: checkpointPath, length: length, stride: stride,
                                      geometry: geometry, tables: tableNames)
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
@@ -140,23 +145,44 @@ public struct IndexBuilder {
             return state
         }
 
-        /// Writes the tables and segments, then the metadata (each file atomically; the
-        /// metadata last, so a stop in between leaves the previous index whole).
+        /// Writes the tables and segments as new files of the next generation, then the
+        /// metadata that names them (atomically), then removes the files of other generations:
+        /// a stop or a full disk before the switch leaves the previous index whole and its
+        /// tables in agreement.
         mutating func save(out: String) throws {
+            var next = metadata
+            next.generation = (metadata.generation ?? 0) + 1
             for (table, values) in rows {
                 let rowCount = table.hasPrefix("text.") ? narrations.count : windows.count
                 let dim = rowCount == 0 ? 0 : values.count / rowCount
-                try writeAtomically(NPY.encode(values, shape: [rowCount, dim]), to: EmbeddingIndex.path(out, table + ".npy"))
-                metadata.tables[table] = [rowCount, dim]
+                try writeAtomically(NPY.encode(values, shape: [rowCount, dim]), to: EmbeddingIndex.path(out, next.fileName(table, "npy")))
+                next.tables[table] = [rowCount, dim]
             }
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
-            for (file, segments) in [("windows.jsonl", windows), ("narrations.jsonl", narrations)] {
+            for (name, segments) in [("windows", windows), ("narrations", narrations)] {
                 let text = try segments.map { String(decoding: try encoder.encode($0), as: UTF8.self) + "\n" }.joined()
-                try writeAtomically(Data(text.utf8), to: EmbeddingIndex.path(out, file))
+                try writeAtomically(Data(text.utf8), to: EmbeddingIndex.path(out, next.fileName(name, "jsonl")))
             }
             encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
-            try writeAtomically(try encoder.encode(metadata), to: EmbeddingIndex.path(out, "index.json"))
+            try writeAtomically(try encoder.encode(next), to: EmbeddingIndex.path(out, "index.json"))
+            metadata = next
+            Self.removeOtherGenerations(out: out, keeping: next)
+        }
+
+        /// Removes the table and segment files of `out` that `metadata` does not name (earlier
+        /// generations, a save stopped before its switch, the unnumbered files of an old index).
+        static func removeOtherGenerations(out: String, keeping metadata: IndexMetadata) {
+            let current = Set(metadata.tables.keys.map { metadata.fileName($0, "npy") }
+                              + ["windows", "narrations"].map { metadata.fileName($0, "jsonl") })
+            let bases = Set(metadata.tables.keys).union(["windows", "narrations"])
+            for file in (try? FileManager.default.contentsOfDirectory(atPath: out)) ?? [] where !current.contains(file) {
+                let parts = file.split(separator: ".").map(String.init)
+                guard let ext = parts.last, ext == "npy" || ext == "jsonl", parts.count >= 2 else { continue }
+                var stem = parts.dropLast()
+                if let g = stem.last, g.hasPrefix("g"), Int(g.dropFirst()) != nil { stem = stem.dropLast() }
+                if bases.contains(stem.joined(separator: ".")) { try? FileManager.default.removeItem(atPath: EmbeddingIndex.path(out, file)) }
+            }
         }
     }
 }

@@ -91,7 +91,7 @@ public struct Searcher {
         while true {
             let hits = try index.withMatrix(table) { base, rows, dim in
                 guard dim == embedding.count else {
-                    throw IndexError.malformed(EmbeddingIndex.path(index.directory, table + ".npy"), "dimension \(dim), the query's is \(embedding.count)")
+                    throw IndexError.malformed(index.tablePath(table), "dimension \(dim), the query's is \(embedding.count)")
                 }
                 return embedding.withUnsafeBufferPointer { q in
                     ExactSearch.topK(queries: q.baseAddress!, count: 1, base: base, rows: rows, dimension: dim, k: wanted)[0]

@@ -136,27 +136,6 @@ public enum NPY {
     }
 }
 
-/// Writes `data` to `path` through a temporary file in the same folder and a rename, so a
-/// reader never sees half a file.
-public func writeAtomically(_ data: Data, to path: String) throws {
-    let temporary = path + ".partial"
-    do {
-        try data.write(to: URL(fileURLWithPath: temporary))
-    } catch {
-        throw ArrayFileError.writeFailed(path, reason: error.localizedDescription)
-    }
-    try replaceItem(at: path, with: temporary)
-}
-
-/// Moves `temporary` onto `path`, replacing what is there (a rename: atomic on one file system).
-public func replaceItem(at path: String, with temporary: String) throws {
-    if rename(temporary, path) != 0 {
-        let reason = String(cString: strerror(errno))
-        try? FileManager.default.removeItem(atPath: temporary)
-        throw ArrayFileError.writeFailed(path, reason: reason)
-    }
-}
-
 /// The number of elements of `shape`, or nil when a dimension is negative or the product
 /// overflows: for counts that come from a file's header.
 public func elementCount(_ shape: [Int]) -> Int? {

@@ -161,11 +161,13 @@ public final class Trainer {
             throw ClipCacheError.geometryMismatch(path, "the cache was made for another clip geometry than this config's `clip` "
                                                   + "(make it again with concord prepare, or use the cache's geometry)")
         }
+        let corpus = try Corpus(path: config.corpus)
+        try cache.check(against: corpus, split: config.split)
         var problems: [CorpusProblem] = []
         var cached = cache.videos(split: config.split)
         if needs.contains(.text) {
             // Narrations are not in the cache: they come from the corpus's side files.
-            problems += SampledVideo.attachNarrations(&cached, from: try Corpus(path: config.corpus))
+            problems += SampledVideo.attachNarrations(&cached, from: corpus)
         }
         let videos = cached.filter { v in
             let missing = needs.contains(.video) && !v.hasVideo ? "video" : needs.contains(.audio) && !v.hasAudio ? "audio"
@@ -181,7 +183,9 @@ public final class Trainer {
     /// unless `overwrite` is set (it would replace the checkpoint and restart the metrics).
     @discardableResult
     public func run(resume: Bool = false, overwrite: Bool = false, report: @escaping @Sendable (TrainEvent) -> Void) throws -> [StepMetrics] {
-        try FileManager.default.createDirectory(atPath: config.out, withIntermediateDirectories: true)
+        let lock = try FolderLock(folder: config.out, purpose: "concord train (\(config.steps) steps)")
+        defer { lock.release() }
+        if let previous = lock.tookOverFrom { report(.problem("took over the lock left by \(previous), which is no longer running")) }
         var start = 0
         if resume {
             guard FileManager.default.fileExists(atPath: checkpointPath) else { throw CheckpointError.noCheckpoint(config.out) }

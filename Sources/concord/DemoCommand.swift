@@ -193,6 +193,7 @@ struct DemoCommand: ParsableCommand {
                 if line == nil { line = ProgressLine("   prepare", total: total, unit: "videos") }
                 line?.update(done)
             case .problem(let file, let reason): note("   skipping \(file): \(reason)")
+            case .notice(let text): note("   " + text)
             }
         }
         print("   concord train --config configs/avnce-demo.yaml corpus=\(corpus) cache=\(cache) out=\(run) steps=\(trainSteps) seed=\(seed)")
@@ -275,7 +276,7 @@ struct DemoCommand: ParsableCommand {
         let segments = try ["train", "val", "test"].flatMap { try RetrievalEvaluation.stepSegments(corpus: corpus, split: $0) }
         let searcher = try Searcher(index: index, checkpoint: model)
         let hits = try RetrievalEvaluation.stepTextHits(searcher: searcher, segments: segments)
-        print("   each step text, and the best of the index's \(try searcher.index.segments(try searcher.space(query: .text, target: .video).table).count) windows:")
+        print("   each step text, and the best of the index's \(searcher.index.segments(try searcher.space(query: .text, target: .video).table).count) windows:")
         for h in hits {
             let narration = searcher.nearestNarration(video: h.window.video, time: (h.window.start + h.window.end) / 2)
             print("   " + pad("\"\(h.text)\"", 26) + pad(h.window.video, 26) + String(format: "%6.2f–%-6.2f s  ", h.window.start, h.window.end)

@@ -15,8 +15,9 @@ struct EvalCommand: ParsableCommand {
         discussion: """
         linear: frozen features (a video's feature = mean of --clips uniformly spaced clips), logistic \
         regression on the train split, top-1 on the test split. knn: weighted cosine kNN (k 20, \
-        temperature 0.07). avc: correspondence accuracy of the avc head on balanced held-out pairs \
-        (each clip with its own audio and with another video's). retrieval: on the step segments of the \
+        temperature 0.07). avc: correspondence accuracy on balanced held-out pairs (each clip with \
+        its own audio and with another video's), judged by the avc head, or by the avsync head's in-sync \
+        decision for an avsync checkpoint. retrieval: on the step segments of the \
         test split of a narrated corpus (spans and canonical step texts from the annotations), text->video \
         and video->text (milnce/nce space), audio->video and video->audio (avnce space): each query's one \
         relevant item is its own segment; a segment's video or audio embedding is the mean of the index \
@@ -156,6 +157,7 @@ struct EvalCommand: ParsableCommand {
             result["split"] = testSplit
             let r = try correspondenceAccuracy(model: model, corpus: corpus, split: testSplit, clips: clips, geometry: geometry,
                                                label: label, seed: seed)
+            result["head"] = r.judge
             result["accuracy"] = r.accuracy
             result["accuracy_own_audio"] = r.ownAudioAccuracy
             result["accuracy_other_audio"] = r.otherAudioAccuracy

@@ -36,6 +36,7 @@ struct PrepareCommand: ParsableCommand {
                 progress?.update(done)
             case .problem(let file, let reason):
                 note("skipping \(file): \(reason)")
+            case .notice(let text): note(text)
             }
         }
         if manifest.entries.isEmpty {

@@ -24,8 +24,9 @@ final class ProgressLine {
         let elapsed = now.timeIntervalSince(start)
         let rate = elapsed > 0 ? Double(done) / elapsed : 0
         let eta = rate > 0 ? Double(total - done) / rate : 0
-        // NOTE: a rate over less than half a second says nothing; it is left out then.
-        let rateText = elapsed >= 0.5 ? String(format: "%.2f", rate) + " \(unit)/s  " : ""
+        // NOTE: a rate over less than half a second says little while the work goes on; it is
+        // left out then, but the final line always has the rate of the whole.
+        let rateText = elapsed >= 0.5 || (finished && rate > 0) ? String(format: "%.2f", rate) + " \(unit)/s  " : ""
         let line = "\(label) \(done)/\(total) \(unit)  " + rateText + (finished ? "done in " : "ETA ") + Self.clock(finished ? elapsed : eta)
         fflush(nil)  // what was printed before comes first when both streams go to one file
         FileHandle.standardError.write(Data(((isTerminal ? "\r\u{1B}[K" : "") + line + (finished || !isTerminal ? "\n" : "")).utf8))

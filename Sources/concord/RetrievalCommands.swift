@@ -13,10 +13,12 @@ struct EmbedCommand: ParsableCommand {
         abstract: "Embed videos in sliding windows (and their narrations) into a searchable index.",
         discussion: """
         For each joint space of the checkpoint (avnce: video and audio; milnce/nce: video and text) the \
-        index gets one float32 .npy matrix per modality, rows L2-normalised, with windows.jsonl / \
-        narrations.jsonl naming each row's video, start and end (and text), and index.json (checkpoint \
-        and its CRC-32, front-end, geometry, window). Run again on the same --out to continue a stopped \
-        run or to add videos; an index of another checkpoint or window is refused.
+        index gets one float32 .npy matrix per modality (MODALITY.SPACE.gN.npy), rows L2-normalised, with \
+        windows.gN.jsonl / narrations.gN.jsonl naming each row's video, start and end (and text), and \
+        index.json (checkpoint and its CRC-32, front-end, geometry, window, and the generation N of the \
+        files that are the index: each save writes new files, then switches index.json). Run again on the \
+        same --out to continue a stopped run or to add videos; an index of another checkpoint or window is \
+        refused, and a second embed into a folder in use waits for nobody: it is refused.
         """)
 
     @Option(help: "A training checkpoint, a run folder, or a released model's name (concord models).") var checkpoint: String
@@ -42,6 +44,7 @@ struct EmbedCommand: ParsableCommand {
                 progress?.update(done)
             case .skipped(let file, let reason): note("skipping \(file): \(reason)")
             case .saved: break
+            case .notice(let text): note(text)
             }
         }
         let tables = metadata.tables.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value[0])x\($0.value[1])" }.joined(separator: ", ")

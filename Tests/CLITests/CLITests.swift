@@ -4,6 +4,7 @@ import TensorCore
 import TestSupport
 import Testing
 import Models
+import Retrieval
 import Training
 
 /// The `concord` executable as a user runs it.
@@ -257,7 +258,8 @@ import Training
                                                        "steps=3", "seed=11"])
         #expect(trained.json == printed.json)
         // Part 3: an index of the fresh narrated corpus and the step texts answered.
-        #expect(FileManager.default.fileExists(atPath: dir + "/narrated/index/video.milnce.npy"))
+        let index = try EmbeddingIndex(directory: dir + "/narrated/index")
+        #expect(FileManager.default.fileExists(atPath: index.tablePath("video.milnce")))
         #expect(text.contains("step R@1:"), "\(text)")
         // Part 4: an offset put into a test video, estimated, and the fixed copy estimated again.
         #expect(text.contains("with its audio delayed by 0.320 s") && text.contains("then concord sync fixed.mp4: offset"), "\(text)")

@@ -1,6 +1,7 @@
 import Corpora
 import Foundation
 import Retrieval
+import TensorCore
 import Testing
 import TestSupport
 
@@ -35,7 +36,12 @@ import TestSupport
         #expect((meta["videos"] as? [String])?.count == manifestLines, "every video once")
         let tables = try #require(meta["tables"] as? [String: [Int]])
         #expect(Set(tables.keys) == ["video.milnce", "text.milnce"] && tables["video.milnce"]?[1] == 256)
-        let windows = try String(contentsOfFile: index + "/windows.jsonl", encoding: .utf8).split(separator: "\n")
+        let generation = try #require(meta["generation"] as? Int)
+        let windows = try String(contentsOfFile: index + "/windows.g\(generation).jsonl", encoding: .utf8).split(separator: "\n")
+        // Only the files of the current generation are left.
+        let files = try FileManager.default.contentsOfDirectory(atPath: index).filter { $0.hasSuffix(".npy") || $0.hasSuffix(".jsonl") }
+        let expected = ["video.milnce", "text.milnce"].map { "\($0).g\(generation).npy" } + ["windows", "narrations"].map { "\($0).g\(generation).jsonl" }
+        #expect(Set(files) == Set(expected), "\(files)")
         #expect(windows.count == tables["video.milnce"]?[0])
 
         let r = try runConcord(["search", "--index", index, "--text", "stir the mixture", "--top", "3", "--json"])
@@ -102,11 +108,40 @@ import TestSupport
         #expect(text.status != 0 && text.stderr.contains("no text encoder") || text.stderr.contains("cannot match"), "\(text.stderr)")
     }
 
+    /// A save that fails half-way (here: the next generation's narrations cannot be written,
+    /// as on a full disk) leaves the previous index whole, its tables in agreement; the next
+    /// embed finishes the job. A folder another process is writing is refused, naming it.
+    @Test func aFailedSaveKeepsTheIndexWholeAndALockKeepsASecondWriterOut() throws {
+        let checkpoint = try trained("a")
+        let index = makeTemporaryDirectory("index-save") + "/index"
+        #expect(try runConcord(["embed", "--checkpoint", checkpoint, Self.corpus, "--split", "test", "--out", index]).status == 0)
+        let blocker = index + "/narrations.g2.jsonl"
+        try FileManager.default.createDirectory(atPath: blocker, withIntermediateDirectories: true)
+        let failed = try runConcord(["embed", "--checkpoint", checkpoint, Self.corpus, "--out", index])
+        #expect(failed.status != 0 && failed.stderr.contains(blocker), "\(failed.stderr)")
+        let kept = try EmbeddingIndex(directory: index)
+        #expect(kept.metadata.generation == 1 && kept.windows.count == kept.metadata.tables["video.milnce"]?[0])
+        let search = try runConcord(["search", "--index", index, "--text", "stir the mixture", "--top", "1"])
+        #expect(search.status == 0, "\(search.stderr)")
+        try FileManager.default.removeItem(atPath: blocker)
+        let again = try runConcord(["embed", "--checkpoint", checkpoint, Self.corpus, "--out", index])
+        #expect(again.status == 0, "\(again.stderr)")
+        let whole = try EmbeddingIndex(directory: index)
+        let manifestLines = try String(contentsOfFile: Self.corpus + "/manifest.jsonl", encoding: .utf8).split(separator: "\n").count
+        #expect(whole.metadata.generation == 2 && whole.metadata.videos.count == manifestLines)
+
+        let lock = try FolderLock(folder: index, purpose: "a test holding the index")
+        let refused = try runConcord(["embed", "--checkpoint", checkpoint, Self.corpus, "--out", index])
+        #expect(refused.status != 0 && refused.stderr.contains("in use by pid \(getpid())"), "\(refused.stderr)")
+        lock.release()
+        #expect(try runConcord(["embed", "--checkpoint", checkpoint, Self.corpus, "--out", index]).status == 0)
+    }
+
     @Test func badQueriesAndIndexesAreClearErrors() throws {
         let checkpoint = try trained("b"), other = try trained("c", seed: 1)
         let index = makeTemporaryDirectory("index-bad") + "/index"
         #expect(try runConcord(["embed", "--checkpoint", checkpoint, Self.corpus, "--split", "test", "--out", index]).status == 0)
-        let before = try Data(contentsOf: URL(fileURLWithPath: index + "/video.milnce.npy"))
+        let before = try Data(contentsOf: URL(fileURLWithPath: index + "/video.milnce.g1.npy"))
         for (arguments, expected) in [
             (["search", "--index", index, "--text", "  ,, "], "no words"),
             (["search", "--index", index, "--text", "xyzzy plugh"], "none of the words"),
@@ -118,14 +153,14 @@ import TestSupport
             let r = try runConcord(arguments)
             #expect(r.status != 0 && r.stderr.contains(expected), "\(arguments.dropFirst(3)): \(r.stderr)")
         }
-        #expect(try Data(contentsOf: URL(fileURLWithPath: index + "/video.milnce.npy")) == before, "nothing overwritten")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: index + "/video.milnce.g1.npy")) == before, "nothing overwritten")
         // A truncated matrix and a missing segment file name the file.
-        let npy = index + "/video.milnce.npy"
+        let npy = index + "/video.milnce.g1.npy"
         truncate(npy, off_t(before.count - 512))
         let truncated = try runConcord(["search", "--index", index, "--text", "stir"])
         #expect(truncated.status != 0 && truncated.stderr.contains(npy) && truncated.stderr.contains("truncated"), "\(truncated.stderr)")
-        try FileManager.default.removeItem(atPath: index + "/windows.jsonl")
+        try FileManager.default.removeItem(atPath: index + "/windows.g1.jsonl")
         let missing = try runConcord(["search", "--index", index, "--text", "stir"])
-        #expect(missing.status != 0 && missing.stderr.contains("windows.jsonl"), "\(missing.stderr)")
+        #expect(missing.status != 0 && missing.stderr.contains("windows.g1.jsonl"), "\(missing.stderr)")
     }
 }

@@ -65,6 +65,11 @@ import TestSupport
             let (videos, skipped, windows) = (o["videos"] as? Int ?? -1, o["skipped"] as? Int ?? -1, o["windows"] as? Int ?? -1)
             #expect(videos + skipped == 3 && windows == 3 * videos, "\(o)")
         }
+        // eval avc judges with the avsync head when there is no avc head.
+        let avc = try runConcord(["eval", "avc", "--checkpoint", out, "--clips", "2"])
+        #expect(avc.status == 0, "\(avc.stderr)")
+        let avcResults = try json(avc)
+        #expect(avcResults["head"] as? String == "avsync" && avcResults["pairs"] as? Int == 3 * 2 * 2, "\(avcResults)")
         let wrong = try runConcord(["eval", "sync", "--checkpoint", try trained("avnce"), "--clips", "2"])
         #expect(wrong.status != 0 && wrong.stderr.contains("no avsync head"), "\(wrong.stderr)")
 
@@ -122,7 +127,7 @@ import TestSupport
         #expect(abs(rightOnOthers - other * 6) < 1e-9, "\(result)")
         let avnce = try trained("avnce")
         let wrong = try runConcord(["eval", "avc", "--checkpoint", avnce])
-        #expect(wrong.status != 0 && wrong.stderr.contains("no avc head"), "\(wrong.stderr)")
+        #expect(wrong.status != 0 && wrong.stderr.contains("no avc or avsync head"), "\(wrong.stderr)")
         let missing = try runConcord(["eval", "linear", "--checkpoint", "/nonexistent/checkpoint.safetensors"])
         #expect(missing.status != 0 && missing.stderr.contains("/nonexistent/checkpoint.safetensors"), "\(missing.stderr)")
     }

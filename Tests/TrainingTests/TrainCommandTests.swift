@@ -103,6 +103,49 @@ import TestSupport
         #expect(try runConcord(["prepare", repositoryRoot + "/corpora/narrated-howto", "--out", narrated]).status == 0)
         let text = try train("milnce", ["steps=3", "out=" + makeTemporaryDirectory("train-cached-milnce"), "cache=" + narrated])
         #expect(text.status == 0 && !text.stderr.contains("skipping"), "\(text.stderr)")
+
+        // A cache is refused for a corpus it does not hold as it is now: another corpus, a
+        // changed split, a file of the same name with other bytes.
+        let other = try runConcord(["train", "--config", repositoryRoot + "/configs/avnce.yaml", "corpus=" + repositoryRoot + "/corpora/motions",
+                                    "cache=" + cache, "out=" + out + "/other"] + Self.small + ["steps=2"])
+        #expect(other.status != 0 && other.stderr.contains("does not match the corpus"), "\(other.stderr)")
+        let source = repositoryRoot + "/corpora/sounding-objects"
+        for change in ["split", "bytes"] {
+            let corpus = makeTemporaryDirectory("corpus-\(change)")
+            try FileManager.default.createDirectory(atPath: corpus + "/videos", withIntermediateDirectories: true)
+            var lines = try String(contentsOfFile: source + "/manifest.jsonl", encoding: .utf8).split(separator: "\n").map { line in
+                line.replacingOccurrences(of: "\"media\":\"videos/", with: "\"media\":\"\(source)/videos/")
+                    .replacingOccurrences(of: "\"annotation\":\"annotations/", with: "\"annotation\":\"\(source)/annotations/")
+            }
+            if change == "split" {
+                lines[0] = lines[0].replacingOccurrences(of: "\"split\":\"train\"", with: "\"split\":\"test\"")
+            } else {
+                // Video 0's name, video 1's bytes.
+                try FileManager.default.copyItem(atPath: source + "/videos/sounding-objects-0001.mp4", toPath: corpus + "/videos/sounding-objects-0000.mp4")
+                lines[0] = lines[0].replacingOccurrences(of: "\(source)/videos/sounding-objects-0000.mp4", with: "videos/sounding-objects-0000.mp4")
+            }
+            try (lines.joined(separator: "\n") + "\n").write(toFile: corpus + "/manifest.jsonl", atomically: true, encoding: .utf8)
+            let r = try runConcord(["train", "--config", repositoryRoot + "/configs/avnce.yaml", "corpus=" + corpus, "cache=" + cache,
+                                    "out=" + out + "/" + change] + Self.small + ["steps=2"])
+            let expected = change == "split" ? "split train → test" : "bytes cached"
+            #expect(r.status != 0 && r.stderr.contains(cache) && r.stderr.contains("sounding-objects-0000") && r.stderr.contains(expected),
+                    "\(change): \(r.stderr)")
+        }
+    }
+
+    /// One writer per run folder: a second `train` into a folder another process is training
+    /// into is refused, naming it; the lock left by a process that died is taken over, saying so.
+    @Test func aSecondWriterIsKeptOutAndAStaleLockIsTakenOver() throws {
+        let out = makeTemporaryDirectory("train-lock")
+        let lock = try FolderLock(folder: out, purpose: "a test holding the run folder")
+        let refused = try train("avnce", ["steps=2", "out=" + out])
+        #expect(refused.status != 0 && refused.stderr.contains("in use by pid \(getpid())"), "\(refused.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: out + "/metrics.jsonl"))
+        lock.release()
+        try "pid 999999 on elsewhere: concord train (2 steps)".write(toFile: out + "/.concord.lock", atomically: false, encoding: .utf8)
+        let taken = try train("avnce", ["steps=2", "out=" + out])
+        #expect(taken.status == 0 && taken.stderr.contains("took over the lock left by pid 999999"), "\(taken.stderr)")
+        #expect(try String(contentsOfFile: out + "/.concord.lock", encoding: .utf8).isEmpty, "released at the end")
     }
 
     /// `normalize: false` scores raw dot products: with the same seed (same weights and
