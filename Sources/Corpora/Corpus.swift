@@ -84,6 +84,7 @@ public struct Corpus: Sendable {
             do {
                 let info = try MediaInfo(path: resolve(e.media))
                 if info.video.isEmpty && info.audio.isEmpty { throw MediaError.noStream(resolve(e.media), kind: "audio or video") }
+                try info.checkWhole()
                 if let n = e.narration { _ = try Subtitles.read(path: resolve(n)) }
                 infos[e.id] = info
                 good.append(e)

@@ -87,14 +87,48 @@ final class MediaContainer {
 
     func timeBase(_ index: Int) -> Double { av_q2d(stream(index).pointee.time_base) }
 
-    /// A stream's duration in seconds: the stream's own, else the container's.
+    /// A stream's duration in seconds: the stream's own, else the container's; in a file cut
+    /// short (see `readableEnd`), only the part whose data is in the file.
     func streamDuration(_ index: Int) -> Double {
+        let declared = declaredStreamDuration(index)
+        guard let end = readableEnd(index) else { return declared }
+        return min(declared, max(0, end - streamStart(index)))
+    }
+
+    /// A stream's duration as the file's header states it.
+    func declaredStreamDuration(_ index: Int) -> Double {
         let st = stream(index).pointee
         if st.duration != AV_NOPTS && st.duration > 0 {
             return Double(st.duration) * av_q2d(st.time_base)
         }
         return duration ?? 0
     }
+
+    /// Where the data of stream `index` ends (seconds on the file's timeline) when the file
+    /// is shorter than its own index says: the time of the earliest packet the index places
+    /// past the last byte. nil when every indexed packet is in the file, or there is no index.
+    ///
+    /// NOTE: a fast-start MP4 (index at the front) cut short, a half-finished download or
+    /// copy, still opens and states its full duration; without this its reads would end
+    /// early and quietly. Containers whose index sits at the end lose it with the tail and
+    /// either fail to open (MP4 without `moov`) or state no index (MKV without cues).
+    func readableEnd(_ index: Int) -> Double? {
+        if let known = readableEnds[index] { return known }
+        var end: Double? = nil
+        if let pb = context.pointee.pb, case let size = avio_size(pb), size > 0 {
+            let st = stream(index)
+            var earliest = Int64.max
+            for i in 0..<avformat_index_get_entries_count(st) {
+                guard let e = avformat_index_get_entry(st, i) else { continue }
+                if e.pointee.pos >= 0 && e.pointee.pos + Int64(e.pointee.size) > size { earliest = min(earliest, e.pointee.timestamp) }
+            }
+            if earliest != Int64.max { end = max(0, seconds(earliest, stream: index)) }
+        }
+        readableEnds[index] = .some(end)
+        return end
+    }
+
+    private var readableEnds: [Int: Double?] = [:]
 
     /// Seeks so that the next packet read for `streamIndex` is at or before `seconds`
     /// (the keyframe at or before that time) on the file's timeline (see `origin`).

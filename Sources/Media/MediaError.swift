@@ -14,6 +14,7 @@ public enum MediaError: Error, CustomStringConvertible, Equatable, Sendable {
     case malformedSubtitles(String, line: Int, reason: String)
     case invalidArgument(String, reason: String)
     case writeFailed(String, reason: String)
+    case truncated(String, declared: Double, readable: Double)
 
     public var description: String {
         switch self {
@@ -28,6 +29,8 @@ public enum MediaError: Error, CustomStringConvertible, Equatable, Sendable {
         case .malformedSubtitles(let path, let line, let reason): return "\(path):\(line): malformed subtitles: \(reason)"
         case .invalidArgument(let path, let reason): return "\(path): \(reason)"
         case .writeFailed(let path, let reason): return "\(path): cannot be written: \(reason)"
+        case .truncated(let path, let declared, let readable):
+            return "\(path): the file is cut short: its header says \(fmt(declared)) s, its data ends at \(fmt(readable)) s (an interrupted download or copy?)"
         }
     }
 

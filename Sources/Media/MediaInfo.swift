@@ -39,6 +39,10 @@ public struct MediaInfo: Codable, Equatable, Sendable {
     public var video: [VideoStreamInfo]
     public var audio: [AudioStreamInfo]
     public var subtitles: [SubtitleStreamInfo]
+    /// The duration the file's header states when the file is cut short (its data ends
+    /// before its index does: an interrupted download or copy); nil for a whole file.
+    /// `duration` and the streams' durations are then the part that is in the file.
+    public var declaredDuration: Double?
 
     /// Opens `path` and describes its streams.
     /// Throws `MediaError` for a missing, empty, corrupt or unreadable file.
@@ -88,8 +92,21 @@ public struct MediaInfo: Codable, Equatable, Sendable {
         self.video = video
         self.audio = audio
         self.subtitles = subtitles
-        self.duration = container.duration
-            ?? (video.map(\.duration) + audio.map(\.duration)).max() ?? 0
+        let streams = video.map(\.index) + audio.map(\.index)
+        if streams.contains(where: { container.readableEnd($0) != nil }) {
+            self.declaredDuration = container.duration ?? streams.map(container.declaredStreamDuration).max() ?? 0
+            self.duration = (video.map(\.duration) + audio.map(\.duration)).max() ?? 0
+        } else {
+            self.declaredDuration = nil
+            self.duration = container.duration
+                ?? (video.map(\.duration) + audio.map(\.duration)).max() ?? 0
+        }
+    }
+
+    /// Throws `MediaError.truncated` when the file is cut short (`declaredDuration`): what a
+    /// corpus, which must not train on half a video, calls a problem.
+    public func checkWhole() throws {
+        if let declared = declaredDuration { throw MediaError.truncated(path, declared: declared, readable: duration) }
     }
 
     /// Whether the frame timestamps of a video stream are unevenly spaced.

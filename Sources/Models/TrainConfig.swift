@@ -131,7 +131,7 @@ public struct TrainConfig: Codable, Equatable, Sendable {
                 throw ConfigError.unreadable(path)
             }
             do {
-                guard let parsed = try Yams.load(yaml: text) else { throw ConfigError.invalid(path, "empty file") }
+                guard let parsed = try parseYAML(text, source: path) else { throw ConfigError.invalid(path, "empty file") }
                 guard let map = parsed as? [String: Any] else { throw ConfigError.invalid(path, "the top level is not a mapping") }
                 tree = map
             } catch let e as ConfigError { throw e } catch { throw ConfigError.invalid(path, "\(error)") }
@@ -139,10 +139,39 @@ public struct TrainConfig: Codable, Equatable, Sendable {
         for o in overrides {
             guard let eq = o.firstIndex(of: "="), eq != o.startIndex else { throw ConfigError.badOverride(o, "expected key.sub=value") }
             let keys = o[..<eq].split(separator: ".").map(String.init)
-            let value = try Yams.load(yaml: String(o[o.index(after: eq)...])) ?? NSNull()
+            let value: Any
+            do { value = try parseYAML(String(o[o.index(after: eq)...]), source: o) ?? NSNull() } catch let e as ConfigError { throw e } catch {
+                throw ConfigError.badOverride(o, "the value is not YAML (\(error))")
+            }
             tree = try set(tree, keys: keys, value: value, override: o)
         }
         return try decode(tree, source: path ?? "(command line)")
+    }
+
+    /// The most values a config may hold once its aliases are expanded (a real one has a few
+    /// hundred): more is refused before anything is built, so an alias bomb costs nothing.
+    static let maximumValues = 100_000
+
+    /// The value of YAML `text` (nil for an empty document), refused when its aliases expand
+    /// to more than `maximumValues` values.
+    /// NOTE: Yams composes aliases as shared values (cheap); only turning the tree into Swift
+    /// values expands them, so the count walks the composed tree and stops at the limit.
+    static func parseYAML(_ text: String, source: String) throws -> Any? {
+        guard let node = try Yams.compose(yaml: text) else { return nil }
+        var count = 0
+        func visit(_ n: Node) -> Bool {
+            count += 1
+            guard count <= maximumValues else { return false }
+            switch n {
+            case .mapping(let m): return m.allSatisfy { visit($0.key) && visit($0.value) }
+            case .sequence(let q): return q.allSatisfy(visit)
+            default: return true
+            }
+        }
+        guard visit(node) else {
+            throw ConfigError.invalid(source, "more than \(maximumValues) values once its aliases are expanded (an alias bomb?); a config holds a few hundred")
+        }
+        return Constructor.default.any(from: node)
     }
 
     static func set(_ node: [String: Any], keys: [String], value: Any, override: String) throws -> [String: Any] {

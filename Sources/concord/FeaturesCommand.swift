@@ -29,6 +29,7 @@ struct FeaturesCommand: ParsableCommand {
             guard let geometry = FrameGeometry.parse(size: size, crop: crop) else {
                 throw ValidationError("--size must be native, WxH or short:N and --crop WxH or WxH+X+Y (got '\(size)'\(crop.map { ", '\($0)'" } ?? ""))")
             }
+            warnIfCutShort(file)
             let frames = try VideoReader(path: file).frames(start: start, duration: duration, fps: fps, geometry: geometry)
             try NPY.write(frames.pixels, shape: [frames.count, frames.height, frames.width, 3], to: out)
             print("wrote \(out): uint8 [\(frames.count), \(frames.height), \(frames.width), 3]")
@@ -49,6 +50,7 @@ struct FeaturesCommand: ParsableCommand {
 
         func run() throws {
             global.apply()
+            warnIfCutShort(file)
             let samples = try AudioReader(path: file, rate: rate).read(start: start, upTo: duration)
             try NPY.write(samples, shape: [samples.count], to: out)
             print("wrote \(out): float32 [\(samples.count)] at \(rate) Hz")
@@ -78,6 +80,7 @@ struct FeaturesCommand: ParsableCommand {
             guard let frontEnd = FrontEnd.preset(named: preset) else {
                 throw ValidationError("unknown preset '\(preset)' (known: \(FrontEnd.presets.map(\.name).joined(separator: ", ")))")
             }
+            warnIfCutShort(file)
             let samples = try AudioReader(path: file, rate: frontEnd.sampleRate).read(start: start, upTo: duration)
             let features: [Float]
             do {
@@ -93,4 +96,11 @@ struct FeaturesCommand: ParsableCommand {
             if frames == 0 { note("note: \(file): the audio is shorter than one \(frontEnd.name) frame (\(frontEnd.winLength) samples)") }
         }
     }
+}
+
+/// Says so on standard error when `file` is cut short (its data ends before its header's
+/// duration): the reads then hold only the part that is there.
+func warnIfCutShort(_ file: String) {
+    guard let info = try? MediaInfo(path: file), let declared = info.declaredDuration else { return }
+    note("warning: \(MediaError.truncated(file, declared: declared, readable: info.duration)); reading the part that is there")
 }

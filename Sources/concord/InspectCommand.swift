@@ -93,6 +93,9 @@ struct InspectCommand: ParsableCommand {
 
     func printMedia(_ info: MediaInfo) {
         print("\(info.path): \(info.format), \(String(format: "%.3f", info.duration)) s")
+        if let declared = info.declaredDuration {
+            print("  cut short: the header says \(String(format: "%.3f", declared)) s; only the first \(String(format: "%.3f", info.duration)) s are in the file")
+        }
         for v in info.video {
             print("  stream \(v.index): video \(v.codec) \(v.pixelFormat) \(v.width)x\(v.height), "
                   + String(format: "%.3f", v.frameRate) + " fps" + (v.variableFrameRate ? " (variable)" : "")

@@ -61,6 +61,20 @@ import Testing
         #expect(corpus.problems.contains { $0.file.hasSuffix("videos/corrupt.mp4") && $0.problem.contains("not a media file") })
     }
 
+    /// A video cut short (an interrupted download) is a problem of the corpus, not half a video.
+    @Test func aVideoCutShortIsAProblem() throws {
+        let dir = makeTemporaryDirectory("corpus-cut")
+        _ = try FFmpegCLI.ffmpeg(["-f", "lavfi", "-i", "testsrc=size=96x64:rate=25:duration=4", "-c:v", "libx264", "-movflags", "+faststart", dir + "/whole.mp4"])
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: dir + "/whole.mp4"))
+        try bytes.prefix(bytes.count * 2 / 3).write(to: URL(fileURLWithPath: dir + "/cut.mp4"))
+        try Manifest.encode([CorpusEntry(id: "whole", media: "whole.mp4", split: "train"), CorpusEntry(id: "cut", media: "cut.mp4", split: "train")])
+            .write(to: URL(fileURLWithPath: dir + "/manifest.jsonl"))
+        var corpus = try Corpus(path: dir)
+        corpus.probeMedia()
+        #expect(corpus.entries.map(\.id) == ["whole"])
+        #expect(corpus.problems.contains { $0.file.hasSuffix("cut.mp4") && $0.problem.contains("cut short") }, "\(corpus.problems)")
+    }
+
     @Test func summaryCountsSplitsModalitiesAndDuration() throws {
         let summary = CorpusSummary(corpus: try Corpus(path: try makeCorpus()))
         #expect(summary.entries == 2)

@@ -34,6 +34,32 @@ import Testing
         expectError("not a media file", file: "garbage.mp4") { _ = try VideoReader(path: fixture("garbage.mp4")) }
     }
 
+    /// A fast-start MP4 (index first) cut in half still opens; it states the part that is
+    /// there as its duration, the header's duration beside it, and a read past the data is
+    /// an error naming the file, not a short result.
+    @Test func aFastStartMP4CutShortSaysSo() throws {
+        let dir = makeTemporaryDirectory("cut-short")
+        let whole = dir + "/whole.mp4", cut = dir + "/cut.mp4"
+        _ = try FFmpegCLI.ffmpeg(["-f", "lavfi", "-i", "testsrc=size=160x120:rate=25:duration=6", "-f", "lavfi", "-i", "sine=frequency=440:duration=6",
+                                  "-c:v", "libx264", "-g", "25", "-c:a", "aac", "-movflags", "+faststart", "-shortest", whole])
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: whole))
+        try bytes.prefix(bytes.count / 2).write(to: URL(fileURLWithPath: cut))
+        let full = try MediaInfo(path: whole)
+        #expect(full.declaredDuration == nil && abs(full.duration - 6) < 0.1)
+        let info = try MediaInfo(path: cut)
+        #expect(abs((info.declaredDuration ?? 0) - 6) < 0.1, "\(info)")
+        #expect(info.duration > 1 && info.duration < 5, "\(info.duration)")
+        #expect(info.video.allSatisfy { $0.duration <= info.duration + 1e-9 } && info.audio.allSatisfy { $0.duration <= info.duration + 1e-9 })
+        expectError("cut short", file: cut) { try info.checkWhole() }
+        expectError("past the end", file: cut) { _ = try VideoReader(path: cut).frames(start: 0, duration: 5.5, fps: 5, geometry: FrameGeometry()) }
+        // What is there reads as the whole file's same frames.
+        let early = try VideoReader(path: cut).frames(start: 0, duration: 1, fps: 5, geometry: FrameGeometry())
+        let reference = try VideoReader(path: whole).frames(start: 0, duration: 1, fps: 5, geometry: FrameGeometry())
+        #expect(early.pixels == reference.pixels)
+        let audio = try AudioReader(path: cut, rate: 16000).read(start: 0, upTo: nil)
+        #expect(Double(audio.count) / 16000 <= info.duration + 0.1, "\(audio.count) samples")
+    }
+
     @Test func truncatedFile() {
         expectError("cannot be read", file: "truncated.mp4") { _ = try VideoReader(path: fixture("truncated.mp4")) }
     }

@@ -42,4 +42,21 @@ import TestSupport
             #expect(throws: Never.self, "\(name)") { _ = try TrainConfig.load(path: configs + "/" + name, overrides: []) }
         }
     }
+
+    /// A billion-laughs config (nine levels of nine aliases: 9^9 values) is refused at once,
+    /// naming the file; aliases in a config of ordinary size still work.
+    @Test func anAliasBombIsRefusedAndOrdinaryAliasesWork() throws {
+        let folder = makeTemporaryDirectory("config-alias")
+        var lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x]"]
+        for i in 1...9 { lines.append("a\(i): &a\(i) [" + Array(repeating: "*a\(i - 1)", count: 9).joined(separator: ", ") + "]") }
+        lines.append("corpus: *a9")
+        try (lines.joined(separator: "\n") + "\n").write(toFile: folder + "/bomb.yaml", atomically: true, encoding: .utf8)
+        let started = Date()
+        #expect { try TrainConfig.load(path: folder + "/bomb.yaml", overrides: []) } throws: {
+            "\($0)".contains(folder + "/bomb.yaml") && "\($0)".contains("alias")
+        }
+        #expect(Date().timeIntervalSince(started) < 10)
+        try "corpus: &c corpora/x\nout: *c\nobjectives: [{name: avnce}]\n".write(toFile: folder + "/ok.yaml", atomically: true, encoding: .utf8)
+        #expect(try TrainConfig.load(path: folder + "/ok.yaml", overrides: []).out == "corpora/x")
+    }
 }
