@@ -26,6 +26,7 @@ let package = Package(
         .systemLibrary(
             name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CMalloc", path: "Sources/CMalloc"),
+        .systemLibrary(name: "CFuzzer", path: "Sources/CFuzzer"),
         .systemLibrary(
             name: "CSndFile", path: "Sources/CSndFile", pkgConfig: "sndfile", providers: [.apt(["libsndfile1-dev"])]),
 
@@ -68,6 +69,9 @@ let package = Package(
                 "Retrieval", "Text",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
+        // Fuzzing: the parsers of user input as targets, and the libFuzzer driver (fuzz/run.sh).
+        .target(name: "FuzzTargets", dependencies: ["Corpora", "Media", "Models", "Pipeline", "Retrieval", "TensorCore"]),
+        .executableTarget(name: "concord-fuzz", dependencies: ["FuzzTargets", "CFuzzer"]),
 
         .target(name: "TestSupport", dependencies: ["Media", "TensorCore"], path: "Tests/TestSupport"),
         .testTarget(name: "MediaTests", dependencies: ["Media", "TestSupport"], exclude: ["Fixtures"]),
@@ -84,6 +88,7 @@ let package = Package(
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Models", "TestSupport", "TensorCore"], exclude: ["Fixtures"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Media", "AudioFeatures", "Corpora", "Text", "TensorCore", "TestSupport"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "TensorCore", "TestSupport"]),
+        .testTarget(name: "FuzzTargetsTests", dependencies: ["FuzzTargets", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport", "Media", "TensorCore", "Models", "Training", "Retrieval", "Corpora"]),
     ]
 )

@@ -125,11 +125,16 @@ public struct TrainConfig: Codable, Equatable, Sendable {
 
     /// Reads a YAML (or JSON) config and applies `key.sub=value` overrides (values parsed as YAML).
     public static func load(path: String?, overrides: [String]) throws -> TrainConfig {
+        guard let path else { return try load(text: nil, source: "(command line)", overrides: overrides) }
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw ConfigError.unreadable(path) }
+        return try load(text: text, source: path, overrides: overrides)
+    }
+
+    /// A config from YAML `text` (nil: defaults only) and overrides; `source` names it in errors.
+    public static func load(text: String?, source: String, overrides: [String]) throws -> TrainConfig {
         var tree: [String: Any] = [:]
-        if let path {
-            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-                throw ConfigError.unreadable(path)
-            }
+        if let text {
+            let path = source
             do {
                 guard let parsed = try parseYAML(text, source: path) else { throw ConfigError.invalid(path, "empty file") }
                 guard let map = parsed as? [String: Any] else { throw ConfigError.invalid(path, "the top level is not a mapping") }
@@ -138,14 +143,15 @@ public struct TrainConfig: Codable, Equatable, Sendable {
         }
         for o in overrides {
             guard let eq = o.firstIndex(of: "="), eq != o.startIndex else { throw ConfigError.badOverride(o, "expected key.sub=value") }
-            let keys = o[..<eq].split(separator: ".").map(String.init)
+            let keys = o[..<eq].split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+            guard !keys.contains(where: \.isEmpty) else { throw ConfigError.badOverride(o, "a key is empty (expected key.sub=value)") }
             let value: Any
             do { value = try parseYAML(String(o[o.index(after: eq)...]), source: o) ?? NSNull() } catch let e as ConfigError { throw e } catch {
                 throw ConfigError.badOverride(o, "the value is not YAML (\(error))")
             }
             tree = try set(tree, keys: keys, value: value, override: o)
         }
-        return try decode(tree, source: path ?? "(command line)")
+        return try decode(tree, source: source)
     }
 
     /// The most values a config may hold once its aliases are expanded (a real one has a few
@@ -179,7 +185,7 @@ public struct TrainConfig: Codable, Equatable, Sendable {
         let key = keys[0]
         if keys.count == 1 { node[key] = value; return node }
         if let list = node[key] as? [Any], let index = Int(keys[1]) {
-            guard index < list.count, let item = list[index] as? [String: Any] else { throw ConfigError.badOverride(override, "no item \(index) in '\(key)'") }
+            guard index >= 0, index < list.count, let item = list[index] as? [String: Any] else { throw ConfigError.badOverride(override, "no item \(index) in '\(key)'") }
             var list = list
             list[index] = keys.count == 2 ? value : try set(item, keys: Array(keys.dropFirst(2)), value: value, override: override)
             node[key] = list

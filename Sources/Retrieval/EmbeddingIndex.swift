@@ -79,6 +79,10 @@ public final class EmbeddingIndex: @unchecked Sendable {
         windows = try SegmentTable(path: Self.path(directory, metadata.fileName("windows", "jsonl")))
         narrations = try SegmentTable(path: Self.path(directory, metadata.fileName("narrations", "jsonl")))
         for (name, shape) in metadata.tables {
+            // NOTE: a table's name becomes a file name: one that could leave the folder is refused.
+            guard !name.isEmpty, !name.contains("/"), !name.hasPrefix("."), name != ".." else {
+                throw IndexError.malformed(metaPath, "the table name '\(name)' is not a file name in the index")
+            }
             let rows = name.hasPrefix("text.") ? narrations.count : windows.count
             guard shape.first == rows else {
                 throw IndexError.malformed(tablePath(name), "\(shape.first ?? 0) rows in the metadata for \(rows) segments")

@@ -26,6 +26,7 @@ import TestSupport
         ("stepz=5", "unknown key 'stepz' (did you mean 'steps'?)"), ("a.b.c=1", "unknown key 'a'"),
         ("optimizer.lrr=1", "unknown key 'optimizer.lrr' (did you mean 'optimizer.lr'?)"),
         ("clip.frame=4", "unknown key 'clip.frame'"), ("batch_size=16", ""),
+        ("objectives.-1.name=x", "no item -1"), (".=1", "a key is empty"), ("clip..frames=2", "a key is empty"),
     ])
     func badValuesNameTheirKey(override: String, expected: String) {
         let e = error([override])
