@@ -11,7 +11,7 @@ struct ClipCacheTests {
     static let corpus = repositoryRoot + "/corpora/sounding-objects"
 
     func prepared() throws -> (cache: ClipCache, directory: String) {
-        let out = NSTemporaryDirectory() + "concord-cache-\(UUID().uuidString)"
+        let out = makeTemporaryDirectory("cache") + "/cache"
         try ClipCache.prepare(corpus: Corpus(path: Self.corpus), out: out, shardBytes: 4 << 20)
         return (try ClipCache(directory: out), out)
     }

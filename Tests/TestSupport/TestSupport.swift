@@ -35,9 +35,26 @@ public func run(_ arguments: [String], environment: [String: String]? = nil) thr
     return ProcessResult(status: process.terminationStatus, stdout: outData, stderr: String(decoding: errData, as: UTF8.self))
 }
 
-/// A fresh temporary folder, removed by the caller when done (or left for inspection).
+/// The folder that holds this test process's temporary folders: removed when the process
+/// exits (kept when `CONCORD_KEEP_TEST_FILES` is set, for inspection); the folders of earlier
+/// test processes that are gone (a crash, a kill) are removed when the next one starts.
+private let testRoot: String = {
+    let temporary = NSTemporaryDirectory()
+    for name in (try? FileManager.default.contentsOfDirectory(atPath: temporary)) ?? [] where name.hasPrefix("concord-tests-") {
+        guard let pid = Int32(name.dropFirst("concord-tests-".count)), kill(pid, 0) != 0, errno == ESRCH else { continue }
+        try? FileManager.default.removeItem(atPath: temporary + name)
+    }
+    let root = temporary + "concord-tests-\(getpid())"
+    try? FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+    if ProcessInfo.processInfo.environment["CONCORD_KEEP_TEST_FILES"] == nil {
+        atexit { try? FileManager.default.removeItem(atPath: NSTemporaryDirectory() + "concord-tests-\(getpid())") }
+    }
+    return root
+}()
+
+/// A fresh temporary folder inside this test process's folder (removed at exit).
 public func makeTemporaryDirectory(_ prefix: String = "concord-test") -> String {
-    let path = NSTemporaryDirectory() + "\(prefix)-\(UUID().uuidString.prefix(8))"
+    let path = testRoot + "/\(prefix)-\(UUID().uuidString.prefix(8))"
     try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
     return path
 }
