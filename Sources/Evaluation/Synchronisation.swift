@@ -59,7 +59,99 @@ public struct SyncEvaluation {
         public var accuracyShifted: Double
         /// How often the in-sync pair scores above the same window with shifted audio.
         public var inSyncAboveShifted: Double
+        /// The same pairs judged at a threshold chosen on another split (nil: not asked).
+        public var calibrated: Calibrated?
         public var offsets: [OffsetResult]
+    }
+
+    /// A decision threshold chosen on one split's pairs (the one that classifies most of them
+    /// right) and the accuracy it gives on the evaluated split's pairs.
+    public struct Calibrated: Codable, Sendable {
+        public var split: String
+        public var threshold: Double
+        public var calibrationPairs: Int
+        public var calibrationAccuracy: Double
+        public var accuracy: Double
+        public var accuracyInSync: Double
+        public var accuracyShifted: Double
+    }
+
+    /// The in-sync and shifted scores of `clips` uniformly placed windows of video `v`: each
+    /// window with its own audio and with the same video's audio moved by ±[0.5, 2.0] s (the
+    /// way that stays inside the video); `apart` says the two reads are at least 0.5 s apart.
+    func pairScores(loader: ClipLoader, sampler: ClipSampler, video v: Int, clips: Int,
+                    rng: inout SeededRandom) throws -> [(inSync: Float, shifted: Float, apart: Bool)] {
+        let (videoShape, audioShape) = (loader.clipShape(.video), loader.clipShape(.audio))
+        let (videoSize, audioSize) = (videoShape.reduce(1, *), audioShape.reduce(1, *))
+        let last = sampler.lastStart(sampler.videos[v].duration)
+        let starts = sampler.uniformStarts(video: v, count: clips)
+        var frames = [Float](repeating: 0, count: starts.count * videoSize)
+        try frames.withUnsafeMutableBufferPointer { b in
+            for (k, s) in starts.enumerated() { try loader.load(.video, video: v, start: s, rng: &rng, into: b.baseAddress! + k * videoSize) }
+        }
+        var audioStarts: [Double] = []
+        for s in starts {
+            let size = rng.uniform(0.5, 2.0), sign: Double = rng.chance(0.5) ? 1 : -1
+            let moved = [s + sign * size, s - sign * size].first { (0...last).contains($0) } ?? (s + size <= last ? s + size : max(0, s - size))
+            audioStarts += [s, moved]
+        }
+        var audio = [Float](repeating: 0, count: audioStarts.count * audioSize)
+        try audio.withUnsafeMutableBufferPointer { b in try loader.loadAudioViews(video: v, starts: audioStarts, rng: &rng, into: b.baseAddress!) }
+        let scored = scores(clips: Tensor(shape: [starts.count] + videoShape, data: frames), rows: starts.indices.flatMap { [$0, $0] },
+                            audio: Tensor(shape: [audioStarts.count] + audioShape, data: audio))
+        return starts.indices.map { k in (scored[2 * k], scored[2 * k + 1], abs(audioStarts[2 * k + 1] - starts[k]) >= 0.5) }
+    }
+
+    /// The videos of a split that `eval sync` uses (long enough for a 2 s shift of a window).
+    func syncVideos(corpus: Corpus, split: String, geometry: ClipGeometry) throws -> ([SampledVideo], [CorpusProblem]) {
+        var (videos, problems) = SampledVideo.load(corpus: corpus, split: split, needs: [.video, .audio], geometry: geometry)
+        videos = videos.filter { $0.duration >= geometry.duration + 2 * 0.6 + 0.1 }
+        guard videos.count >= 1 else { throw EvaluationError.missing("\(corpus.root): split '\(split)' has no video long enough to evaluate") }
+        return (videos, problems)
+    }
+
+    /// Chooses the in-sync threshold on the pairs of `split` (as `run` makes them): the one
+    /// between two neighbouring scores that classifies most pairs right. Returns it with the
+    /// number of pairs and their accuracy at it.
+    public func calibrate(corpus: Corpus, split: String, clips: Int, geometry: ClipGeometry, seed: UInt64 = 0,
+                          progress: (Int, Int) -> Void = { _, _ in }) throws -> (threshold: Float, pairs: Int, accuracy: Double) {
+        let (videos, _) = try syncVideos(corpus: corpus, split: split, geometry: geometry)
+        let loader = ClipLoader(videos: videos, geometry: geometry, video: .none, audio: .none)
+        let sampler = ClipSampler(videos: videos, spec: ExampleSpec(views: [ViewRequest(.video)]), geometry: geometry, seed: seed)
+        model.eval()
+        defer { model.train() }
+        var rng = SeededRandom(seed: seed)
+        var labelled: [(score: Float, inSync: Bool)] = []
+        progress(0, videos.count)
+        for v in videos.indices {
+            for p in try pairScores(loader: loader, sampler: sampler, video: v, clips: clips, rng: &rng) {
+                labelled += [(p.inSync, true), (p.shifted, false)]
+            }
+            progress(v + 1, videos.count)
+        }
+        return Self.bestThreshold(labelled)
+    }
+
+    /// The threshold (score > threshold: in sync) that classifies most of `labelled` right:
+    /// a midpoint between neighbouring distinct scores, or below/above all of them.
+    public static func bestThreshold(_ labelled: [(score: Float, inSync: Bool)]) -> (threshold: Float, pairs: Int, accuracy: Double) {
+        let sorted = labelled.sorted { $0.score < $1.score }
+        guard let first = sorted.first, let lastScore = sorted.last?.score else { return (0, 0, 0) }
+        // Below every score: all called in sync.
+        var correct = sorted.filter(\.inSync).count
+        var best = (correct, first.score - 1)
+        var i = 0
+        while i < sorted.count {
+            var j = i
+            while j < sorted.count && sorted[j].score == sorted[i].score {  // move ties together
+                correct += sorted[j].inSync ? -1 : 1
+                j += 1
+            }
+            let threshold = j < sorted.count ? (sorted[i].score + sorted[j].score) / 2 : lastScore + 1
+            if correct > best.0 { best = (correct, threshold) }
+            i = j
+        }
+        return (best.1, sorted.count / 2, Double(best.0) / Double(sorted.count))
     }
 
     let model: TrainModel
@@ -104,46 +196,32 @@ public struct SyncEvaluation {
         return windows.indices.map { Array(s[($0 * grid.candidates)..<(($0 + 1) * grid.candidates)]) }
     }
 
+    /// `calibration`: a threshold chosen on another split (`calibrate`) at which the in-sync
+    /// vs shifted pairs are judged as well as at the method's own rule.
     public func run(corpus: Corpus, split: String, clips: Int, geometry: ClipGeometry, seed: UInt64 = 0,
-                    grids: [Grid] = [.frames, .synchformer],
+                    grids: [Grid] = [.frames, .synchformer], calibration: (split: String, threshold: Float, pairs: Int, accuracy: Double)? = nil,
                     progress: (Int, Int) -> Void = { _, _ in }) throws -> (Result, [CorpusProblem]) {
-        var (videos, problems) = SampledVideo.load(corpus: corpus, split: split, needs: [.video, .audio], geometry: geometry)
-        videos = videos.filter { $0.duration >= geometry.duration + 2 * 0.6 + 0.1 }
-        guard videos.count >= 1 else { throw EvaluationError.missing("\(corpus.root): split '\(split)' has no video long enough to evaluate") }
+        let (videos, problems) = try syncVideos(corpus: corpus, split: split, geometry: geometry)
         let loader = ClipLoader(videos: videos, geometry: geometry, video: .none, audio: .none)
         let sampler = ClipSampler(videos: videos, spec: ExampleSpec(views: [ViewRequest(.video)]), geometry: geometry, seed: seed)
-        let (videoShape, audioShape) = (loader.clipShape(.video), loader.clipShape(.audio))
-        let (videoSize, audioSize) = (videoShape.reduce(1, *), audioShape.reduce(1, *))
         model.eval()
         defer { model.train() }
         var rng = SeededRandom(seed: seed)
-        var pairCorrect = [0, 0], pairCount = [0, 0], above = 0, twins = 0
+        var pairCorrect = [0, 0], pairCount = [0, 0], above = 0, twins = 0, calibratedCorrect = [0, 0]
         var tallies = grids.map { _ in (videos: 0, windows: 0, skipped: 0, wExact: 0, wOne: 0, vExact: 0, vOne: 0) }
         progress(0, videos.count)
         for v in videos.indices {
             let last = sampler.lastStart(videos[v].duration)
             // 1. In sync vs shifted, at windows that leave room for a 2 s shift one way or the other.
-            let starts = sampler.uniformStarts(video: v, count: clips)
-            var frames = [Float](repeating: 0, count: starts.count * videoSize)
-            try frames.withUnsafeMutableBufferPointer { b in
-                for (k, s) in starts.enumerated() { try loader.load(.video, video: v, start: s, rng: &rng, into: b.baseAddress! + k * videoSize) }
-            }
-            var audioStarts: [Double] = []
-            for s in starts {
-                let size = rng.uniform(0.5, 2.0), sign: Double = rng.chance(0.5) ? 1 : -1
-                let moved = [s + sign * size, s - sign * size].first { (0...last).contains($0) } ?? (s + size <= last ? s + size : max(0, s - size))
-                audioStarts += [s, moved]
-            }
-            var audio = [Float](repeating: 0, count: audioStarts.count * audioSize)
-            try audio.withUnsafeMutableBufferPointer { b in try loader.loadAudioViews(video: v, starts: audioStarts, rng: &rng, into: b.baseAddress!) }
-            let pairScores = scores(clips: Tensor(shape: [starts.count] + videoShape, data: frames), rows: starts.indices.flatMap { [$0, $0] },
-                                    audio: Tensor(shape: [audioStarts.count] + audioShape, data: audio))
-            for k in starts.indices {
-                let (inSync, shifted) = (pairScores[2 * k], pairScores[2 * k + 1])
+            for p in try pairScores(loader: loader, sampler: sampler, video: v, clips: clips, rng: &rng) {
                 pairCount[1] += 1; pairCount[0] += 1
-                if inSync > method.decisionThreshold { pairCorrect[1] += 1 }
-                if shifted <= method.decisionThreshold { pairCorrect[0] += 1 }
-                if abs(audioStarts[2 * k + 1] - starts[k]) >= 0.5 { twins += 1; if inSync > shifted { above += 1 } }
+                if p.inSync > method.decisionThreshold { pairCorrect[1] += 1 }
+                if p.shifted <= method.decisionThreshold { pairCorrect[0] += 1 }
+                if let c = calibration {
+                    if p.inSync > c.threshold { calibratedCorrect[1] += 1 }
+                    if p.shifted <= c.threshold { calibratedCorrect[0] += 1 }
+                }
+                if p.apart { twins += 1; if p.inSync > p.shifted { above += 1 } }
             }
             // 2, 3. Offset estimation on each grid.
             for (g, grid) in grids.enumerated() {
@@ -178,7 +256,13 @@ public struct SyncEvaluation {
         }
         let result = Result(pairs: pairCount[0] + pairCount[1], accuracy: share(pairCorrect[0] + pairCorrect[1], pairCount[0] + pairCount[1]),
                             accuracyInSync: share(pairCorrect[1], pairCount[1]), accuracyShifted: share(pairCorrect[0], pairCount[0]),
-                            inSyncAboveShifted: share(above, twins), offsets: offsets)
+                            inSyncAboveShifted: share(above, twins),
+                            calibrated: calibration.map { c in
+                                Calibrated(split: c.split, threshold: Double(c.threshold), calibrationPairs: c.pairs, calibrationAccuracy: c.accuracy,
+                                           accuracy: share(calibratedCorrect[0] + calibratedCorrect[1], pairCount[0] + pairCount[1]),
+                                           accuracyInSync: share(calibratedCorrect[1], pairCount[1]), accuracyShifted: share(calibratedCorrect[0], pairCount[0]))
+                            },
+                            offsets: offsets)
         return (result, problems)
     }
 }

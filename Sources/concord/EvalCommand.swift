@@ -22,7 +22,8 @@ struct EvalCommand: ParsableCommand {
         and video->text (milnce/nce space), audio->video and video->audio (avnce space): each query's one \
         relevant item is its own segment; a segment's video or audio embedding is the mean of the index \
         windows centred in it; R@1/5/10, median and mean rank. sync (an avsync checkpoint): each of --clips \
-        windows with its own audio and with it shifted by 0.5-2.0 s (accuracy; in sync scored above \
+        windows with its own audio and with it shifted by 0.5-2.0 s (accuracy at the method's rule and at a \
+        threshold chosen on the pairs of --calibration-split; in sync scored above \
         shifted); offset estimation with the audio delayed by a drawn offset, every candidate scored, per \
         window and per video (scores summed), exact and within one step, on a grid of -15..+15 steps of \
         40 ms and on Synchformer's 21 classes over -2..+2 s. --random-init evaluates the same \
@@ -52,6 +53,9 @@ struct EvalCommand: ParsableCommand {
 
     @Option(name: .customLong("test-split"), help: "Split the accuracy is measured on.")
     var testSplit: String = "test"
+
+    @Option(name: .customLong("calibration-split"), help: "sync: the split whose pairs choose a decision threshold, judged on the test split beside the method's own rule (default val when the corpus has one; none: skip).")
+    var calibrationSplit: String?
 
     @Option(help: "kNN neighbours.")
     var k: Int = 20
@@ -137,7 +141,18 @@ struct EvalCommand: ParsableCommand {
         } else if protocolName == "sync" {
             result["split"] = testSplit
             var line: ProgressLine?
-            let (r, p) = try SyncEvaluation(model: model).run(corpus: corpus, split: testSplit, clips: clips, geometry: geometry, seed: seed) { done, total in
+            let evaluation = try SyncEvaluation(model: model)
+            let calibrationName = calibrationSplit ?? (corpus.entries.contains { $0.split == "val" } && testSplit != "val" ? "val" : "none")
+            var calibration: (split: String, threshold: Float, pairs: Int, accuracy: Double)? = nil
+            if calibrationName != "none" {
+                guard calibrationName != testSplit else { throw ValidationError("--calibration-split must not be the test split ('\(testSplit)')") }
+                let c = try evaluation.calibrate(corpus: corpus, split: calibrationName, clips: clips, geometry: geometry, seed: seed &+ 1) { done, total in
+                    if done == 0 { line = ProgressLine("sync threshold (\(calibrationName))", total: total, unit: "videos") }
+                    line?.update(done)
+                }
+                calibration = (calibrationName, c.threshold, c.pairs, c.accuracy)
+            }
+            let (r, p) = try evaluation.run(corpus: corpus, split: testSplit, clips: clips, geometry: geometry, seed: seed, calibration: calibration) { done, total in
                 if done == 0 { line = ProgressLine("sync (\(testSplit))", total: total, unit: "videos") }
                 line?.update(done)
             }
@@ -147,6 +162,7 @@ struct EvalCommand: ParsableCommand {
             result["results"] = try JSONSerialization.jsonObject(with: encoder.encode(r))
             result["design"] = "in sync vs shifted: each window with its own audio and with it moved by ±[0.5, 2.0] s; offsets: the audio delayed by a uniformly drawn grid offset, the best-scoring candidate per window and per video (scores summed over its windows)"
             scalars["eval/sync/accuracy" + suffix] = r.accuracy
+            if let c = r.calibrated { scalars["eval/sync/accuracy_calibrated" + suffix] = c.accuracy }
             scalars["eval/sync/in_sync_above_shifted" + suffix] = r.inSyncAboveShifted
             for o in r.offsets {
                 scalars["eval/sync/\(o.grid)/video_within_one" + suffix] = o.videoWithinOne

@@ -43,3 +43,23 @@ struct ClassifierTests {
         #expect(knnAccuracy(train: train, test: test, k: 3, temperature: 100) == 0)
     }
 }
+
+/// `eval sync`'s calibrated threshold, on hand-worked cases.
+@Suite struct SyncThresholdTests {
+    /// In sync 0.9, 0.4, 0.6; shifted 0.1, 0.5, 0.3. Sorted: 0.1 s, 0.3 s, 0.4 i, 0.5 s, 0.6 i,
+    /// 0.9 i. Calling all "in sync" gets 3 right; a threshold between 0.3 and 0.4 gets 5 (only
+    /// 0.5 shifted is wrong), between 0.5 and 0.6 also 5 but later: the first best is kept.
+    @Test func theBestThresholdOfAHandWorkedCase() {
+        let labelled: [(score: Float, inSync: Bool)] = [(0.9, true), (0.1, false), (0.4, true), (0.5, false), (0.6, true), (0.3, false)]
+        let best = SyncEvaluation.bestThreshold(labelled)
+        #expect(abs(best.threshold - 0.35) < 1e-6 && best.pairs == 3 && abs(best.accuracy - 5.0 / 6) < 1e-12, "\(best)")
+    }
+
+    /// Tied scores move together: one in-sync and one shifted pair at the same score cannot
+    /// be split, so 1 of 2 is the best (a threshold below both).
+    @Test func tiesAreNotSplit() {
+        let best = SyncEvaluation.bestThreshold([(1, true), (1, false)])
+        #expect(best.accuracy == 0.5 && best.threshold < 1, "\(best)")
+        #expect(SyncEvaluation.bestThreshold([]).pairs == 0)
+    }
+}

@@ -56,6 +56,16 @@ import TestSupport
             let value = try #require(results[key] as? Double, "\(key)")
             #expect(value >= 0 && value <= 1)
         }
+        // A threshold chosen on the val split's pairs (2 videos), judged on the test split's.
+        let calibrated = try #require(results["calibrated"] as? [String: Any], "\(results)")
+        #expect(calibrated["split"] as? String == "val" && calibrated["calibration_pairs"] as? Int == 2 * 3, "\(calibrated)")
+        for key in ["accuracy", "accuracy_in_sync", "accuracy_shifted", "calibration_accuracy"] {
+            let value = try #require(calibrated[key] as? Double, "\(key)")
+            #expect(value >= 0 && value <= 1)
+        }
+        #expect((calibrated["calibration_accuracy"] as? Double ?? 0) >= 0.5, "the best threshold is at least as good as calling every pair one way")
+        let none = try json(try runConcord(["eval", "sync", "--checkpoint", out, "--clips", "2", "--calibration-split", "none"]))
+        #expect((none["results"] as? [String: Any])?["calibrated"] == nil)
         let offsets = try #require(results["offsets"] as? [[String: Any]])
         #expect(offsets.map { $0["grid"] as? String } == ["offset_40ms", "offset_synchformer"])
         #expect(offsets[0]["candidates"] as? Int == 31 && abs((offsets[0]["chance_exact"] as? Double ?? 0) - 1.0 / 31) < 1e-12)
