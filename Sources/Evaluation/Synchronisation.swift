@@ -102,12 +102,15 @@ public struct SyncEvaluation {
         return starts.indices.map { k in (scored[2 * k], scored[2 * k + 1], abs(audioStarts[2 * k + 1] - starts[k]) >= 0.5) }
     }
 
-    /// The videos of a split that `eval sync` uses (long enough for a 2 s shift of a window).
-    func syncVideos(corpus: Corpus, split: String, geometry: ClipGeometry) throws -> ([SampledVideo], [CorpusProblem]) {
+    /// The videos of a split that `eval sync` uses (long enough for a 2 s shift of a window),
+    /// with the loader and the sampler that read their windows.
+    func syncVideos(corpus: Corpus, split: String, geometry: ClipGeometry, seed: UInt64) throws
+        -> (videos: [SampledVideo], problems: [CorpusProblem], loader: ClipLoader, sampler: ClipSampler) {
         var (videos, problems) = SampledVideo.load(corpus: corpus, split: split, needs: [.video, .audio], geometry: geometry)
         videos = videos.filter { $0.duration >= geometry.duration + 2 * 0.6 + 0.1 }
         guard videos.count >= 1 else { throw EvaluationError.missing("\(corpus.root): split '\(split)' has no video long enough to evaluate") }
-        return (videos, problems)
+        return (videos, problems, ClipLoader(videos: videos, geometry: geometry, video: .none, audio: .none),
+                ClipSampler(videos: videos, spec: ExampleSpec(views: [ViewRequest(.video)]), geometry: geometry, seed: seed))
     }
 
     /// Chooses the in-sync threshold on the pairs of `split` (as `run` makes them): the one
@@ -115,9 +118,7 @@ public struct SyncEvaluation {
     /// number of pairs and their accuracy at it.
     public func calibrate(corpus: Corpus, split: String, clips: Int, geometry: ClipGeometry, seed: UInt64 = 0,
                           progress: (Int, Int) -> Void = { _, _ in }) throws -> (threshold: Float, pairs: Int, accuracy: Double) {
-        let (videos, _) = try syncVideos(corpus: corpus, split: split, geometry: geometry)
-        let loader = ClipLoader(videos: videos, geometry: geometry, video: .none, audio: .none)
-        let sampler = ClipSampler(videos: videos, spec: ExampleSpec(views: [ViewRequest(.video)]), geometry: geometry, seed: seed)
+        let (videos, _, loader, sampler) = try syncVideos(corpus: corpus, split: split, geometry: geometry, seed: seed)
         model.eval()
         defer { model.train() }
         var rng = SeededRandom(seed: seed)
@@ -201,9 +202,7 @@ public struct SyncEvaluation {
     public func run(corpus: Corpus, split: String, clips: Int, geometry: ClipGeometry, seed: UInt64 = 0,
                     grids: [Grid] = [.frames, .synchformer], calibration: (split: String, threshold: Float, pairs: Int, accuracy: Double)? = nil,
                     progress: (Int, Int) -> Void = { _, _ in }) throws -> (Result, [CorpusProblem]) {
-        let (videos, problems) = try syncVideos(corpus: corpus, split: split, geometry: geometry)
-        let loader = ClipLoader(videos: videos, geometry: geometry, video: .none, audio: .none)
-        let sampler = ClipSampler(videos: videos, spec: ExampleSpec(views: [ViewRequest(.video)]), geometry: geometry, seed: seed)
+        let (videos, problems, loader, sampler) = try syncVideos(corpus: corpus, split: split, geometry: geometry, seed: seed)
         model.eval()
         defer { model.train() }
         var rng = SeededRandom(seed: seed)
