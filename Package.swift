@@ -57,7 +57,7 @@ let package = Package(
         // Training: the trainer loop, metrics and TensorBoard event files.
         .target(name: "Training", dependencies: ["Models", "Pipeline", "NN", "Corpora", "Media", "Text", "TensorCore"]),
         // Evaluation: frozen features, linear probe, kNN, correspondence accuracy.
-        .target(name: "Evaluation", dependencies: ["Models", "Pipeline", "Encoders", "Objectives", "Corpora", "Media", "NN", "TensorCore"]),
+        .target(name: "Evaluation", dependencies: ["Models", "Pipeline", "Encoders", "Objectives", "Corpora", "Media", "NN", "Synthesis", "TensorCore"]),
         // Retrieval: embedding indexes of a corpus, exact top-k search, moments.
         .target(name: "Retrieval", dependencies: ["Models", "Pipeline", "Media", "AudioFeatures", "Text", "CBLAS", "TensorCore"]),
         // Benchmarks: the reference workloads and their peers.
@@ -87,7 +87,7 @@ let package = Package(
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Pipeline", "Corpora", "TestSupport", "TensorCore"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Models", "TestSupport", "TensorCore"], exclude: ["Fixtures"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Media", "AudioFeatures", "Corpora", "Text", "TensorCore", "TestSupport"]),
-        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "TensorCore", "TestSupport"]),
+        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Media", "Pipeline", "TensorCore", "TestSupport"]),
         .testTarget(name: "FuzzTargetsTests", dependencies: ["FuzzTargets", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport", "Media", "TensorCore", "Models", "Training", "Retrieval", "Corpora"]),
     ]

@@ -15,6 +15,11 @@ public struct SynthesizedVideo {
     public var labels: [String: String]
     /// Ground truth, written as the video's annotation JSON.
     public var annotation: [String: JSONValue]
+    /// Ground-truth masks, written as `masks/ID.png` (named in the annotation as `masks`).
+    public var masks: RGBImage? = nil
+    /// Where the video's pictures and sounds come from, with their licences (the manifest's
+    /// `sound_source`; the sound bank's provenance when nil).
+    public var provenance: String? = nil
 }
 
 /// A synthetic corpus recipe (`docs/methods.md`, "Synthetic corpora").
@@ -66,11 +71,12 @@ public enum SynthError: Error, CustomStringConvertible {
 /// Writes a synthetic corpus folder: `manifest.jsonl`, `corpus.json`, `videos/*.mp4` (H.264 +
 /// AAC + a mov_text narration stream), `narrations/*.srt`, `annotations/*.json`.
 public enum Synthesizer {
-    public static let recipeNames = ["sounding-objects", "narrated-howto", "narrated-howto-long", "motions"]
+    public static let recipeNames = ["sounding-objects", "sounding-photos", "narrated-howto", "narrated-howto-long", "motions"]
 
     public static func recipe(named name: String) throws -> Recipe {
         switch name {
         case "sounding-objects": return SoundingObjects()
+        case "sounding-photos": return SoundingPhotos(library: try StampLibrary())
         case "narrated-howto": return NarratedHowto()
         case "narrated-howto-long": return NarratedHowto.long
         case "motions": return Motions()
@@ -231,6 +237,12 @@ private struct SynthJob: @unchecked Sendable {
         }
         var annotation = video.annotation
         annotation["id"] = .string(id)
+        if let masks = video.masks {
+            let maskPath = "masks/\(id).png"
+            try FileManager.default.createDirectory(atPath: (folder as NSString).appendingPathComponent("masks"), withIntermediateDirectories: true)
+            try PNGWriter.write(masks, to: (folder as NSString).appendingPathComponent(maskPath))
+            annotation["masks"] = .string(maskPath)
+        }
         annotation["format"] = Synthesizer.jsonValue(format)
         annotation["frame_times"] = .array(video.frameTimes.map { .number(($0 * 1e6).rounded() / 1e6) })
         let annotationPath = "annotations/\(id).json"
@@ -238,7 +250,7 @@ private struct SynthJob: @unchecked Sendable {
         return CorpusEntry(id: id, media: mediaPath, split: splits[i], labels: video.labels,
                            narration: narrationPath, annotation: annotationPath,
                            duration: (video.duration * 1000).rounded() / 1000,
-                           soundSource: recipe.hasAudio ? bank.provenance : nil)
+                           soundSource: video.provenance ?? (recipe.hasAudio ? bank.provenance : nil))
     }
 }
 

@@ -6,7 +6,7 @@ struct Concord: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "concord",
         abstract: "Self-supervised learning from video, audio and narration.",
-        subcommands: [DemoCommand.self, SynthCommand.self, InspectCommand.self, FeaturesCommand.self, PrepareCommand.self, TrainCommand.self, EmbedCommand.self, SearchCommand.self, EvalCommand.self, SyncCommand.self, ModelsCommand.self, ExportCommand.self, BenchCommand.self, EnvCommand.self])
+        subcommands: [DemoCommand.self, SynthCommand.self, InspectCommand.self, FeaturesCommand.self, PrepareCommand.self, TrainCommand.self, EmbedCommand.self, SearchCommand.self, EvalCommand.self, SyncCommand.self, LocalizeCommand.self, ModelsCommand.self, ExportCommand.self, BenchCommand.self, EnvCommand.self])
 }
 
 /// Options every command shares.

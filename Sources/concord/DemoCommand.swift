@@ -20,7 +20,10 @@ struct DemoCommand: ParsableCommand {
         initialisation (linear probe and kNN, video and audio); 2. trains avnce from scratch on it for a \
         few minutes with small clips and narrow encoders, and probes that run the same way; 3. answers the \
         canonical step texts of a fresh narrated corpus with the released milnce-narrated-howto model and \
-        prints how often the best window is a moment of that step; 4. says where everything lies. A part \
+        prints how often the best window is a moment of that step; 4. delays a test video's audio and finds \
+        and undoes the delay with the released avsync model; 5. localises the sounds of fresh real-photo \
+        videos with the released avnce-loc model (figures beside a centred prior, and overlay pictures); \
+        6. says where everything lies. A part \
         whose model is not installed is skipped with a message.
         """)
 
@@ -39,11 +42,14 @@ struct DemoCommand: ParsableCommand {
     @Option(name: .customLong("narrated-videos"), help: "Videos of the fresh narrated corpus (part 3).")
     var narratedVideos: Int = 16
 
+    @Option(name: .customLong("photo-videos"), help: "Videos of the fresh sounding-photos corpus (part 5).")
+    var photoVideos: Int = 24
+
     @Option(help: "Clips a video for the probes' features.")
     var clips: Int = 5
 
-    @Option(help: "Which parts to run (comma-separated, of 1,2,3,4).")
-    var parts: String = "1,2,3,4"
+    @Option(help: "Which parts to run (comma-separated, of 1,2,3,4,5).")
+    var parts: String = "1,2,3,4,5"
 
     @OptionGroup var global: GlobalOptions
 
@@ -73,7 +79,8 @@ struct DemoCommand: ParsableCommand {
     func run() throws {
         global.apply()
         let selected = Set(parts.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) })
-        guard !selected.isEmpty, selected.isSubset(of: [1, 2, 3, 4]) else { throw ValidationError("--parts: a comma-separated list of 1, 2, 3, 4") }
+        guard !selected.isEmpty, selected.isSubset(of: [1, 2, 3, 4, 5]) else { throw ValidationError("--parts: a comma-separated list of 1, 2, 3, 4, 5") }
+        guard (4...1000).contains(photoVideos) else { throw ValidationError("--photo-videos must be between 4 and 1000") }
         guard testVideos >= 16 else { throw ValidationError("--test-videos must be at least 16 (two a class)") }
         let folder = out ?? (NSTemporaryDirectory() + "concord-demo-\(ProcessInfo.processInfo.processIdentifier)")
         if let existing = try? FileManager.default.contentsOfDirectory(atPath: folder), !existing.isEmpty {
@@ -93,8 +100,9 @@ struct DemoCommand: ParsableCommand {
         if selected.contains(2) { written += try trainFromScratch(corpus: objects, folder: folder) }
         if selected.contains(3) { written += try textSearch(folder: (folder as NSString).appendingPathComponent("narrated")) }
         if selected.contains(4) { written += try syncOffset(corpus: objects, folder: folder) }
+        if selected.contains(5) { written += try localization(folder: folder) }
 
-        print("\n5. What was written (in \(ProgressLine.clock(Date().timeIntervalSince(started))))")
+        print("\n6. What was written (in \(ProgressLine.clock(Date().timeIntervalSince(started))))")
         for (path, what) in written { print("   " + pad(path, 44) + what) }
         print("""
            On your own data (a corpus folder: manifest.jsonl and media; see the README):

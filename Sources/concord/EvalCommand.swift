@@ -26,11 +26,16 @@ struct EvalCommand: ParsableCommand {
         threshold chosen on the pairs of --calibration-split; in sync scored above \
         shifted); offset estimation with the audio delayed by a drawn offset, every candidate scored, per \
         window and per video (scores summed), exact and within one step, on a grid of -15..+15 steps of \
-        40 ms and on Synchformer's 21 classes over -2..+2 s. --random-init evaluates the same \
+        40 ms and on Synchformer's 21 classes over -2..+2 s. localization (an avnce localize: true checkpoint): \
+        on the ground-truth moments of the test split (sounding-photos masks, or sounding-objects shapes), \
+        LVS/EZ-VSL cIoU (share >= 0.5, AUC, mean), the pointing game, pixel AP, pointing on frames with a silent \
+        object on screen, and SLAVC's detection AP / max-F1 over positives and off-screen or silent \
+        negatives; each figure also for a centred Gaussian prior, a uniform map and the same architecture \
+        at random init (docs/methods.md#localization). --random-init evaluates the same \
         architecture at its initialisation (the baseline). Writes one JSON result with the protocol.
         """)
 
-    @Argument(help: "linear, knn, avc, sync or retrieval.")
+    @Argument(help: "linear, knn, avc, sync, retrieval or localization.")
     var protocolName: String
 
     @Option(name: .customLong("checkpoint"), help: "The training checkpoint (checkpoint.safetensors), its run folder, or a released model's name (concord models).")
@@ -84,8 +89,8 @@ struct EvalCommand: ParsableCommand {
 
     func run() throws {
         global.apply()
-        guard ["linear", "knn", "avc", "sync", "retrieval"].contains(protocolName) else {
-            throw ValidationError("unknown protocol '\(protocolName)' (known: linear, knn, avc, sync, retrieval)")
+        guard ["linear", "knn", "avc", "sync", "retrieval", "localization"].contains(protocolName) else {
+            throw ValidationError("unknown protocol '\(protocolName)' (known: linear, knn, avc, sync, retrieval, localization)")
         }
         let checkpoint = try ReleasedModels.resolve(checkpointReference)
         let (model, ckpt) = try loadModel(checkpoint: checkpoint, randomInit: randomInit)
@@ -168,6 +173,27 @@ struct EvalCommand: ParsableCommand {
                 scalars["eval/sync/\(o.grid)/video_within_one" + suffix] = o.videoWithinOne
                 scalars["eval/sync/\(o.grid)/window_within_one" + suffix] = o.windowWithinOne
                 scalars["eval/sync/\(o.grid)/video_exact" + suffix] = o.videoExact
+            }
+        } else if protocolName == "localization" {
+            guard !randomInit else { throw ValidationError("localization reports the random-init baseline beside the checkpoint's figures; drop --random-init") }
+            let (untrained, _) = try loadModel(checkpoint: checkpoint, randomInit: true)
+            var line: ProgressLine?
+            let r = try LocalizationEvaluation.run(localizer: try Localizer(model: model, geometry: geometry),
+                                                   random: try Localizer(model: untrained, geometry: geometry),
+                                                   corpus: corpus, split: testSplit) { done, total in
+                if line == nil { line = ProgressLine("localization (\(testSplit))", total: total, unit: "videos") }
+                line?.update(done)
+            }
+            for p in r.problems { note("skipped: \(p)") }
+            let encoder = JSONEncoder()
+            encoder.keyEncodingStrategy = .convertToSnakeCase
+            result["split"] = testSplit
+            result["results"] = try JSONSerialization.jsonObject(with: encoder.encode(r))
+            for (name, f) in [("model", r.model)] + r.baselines.sorted(by: { $0.key < $1.key }) {
+                let tag = name == "model" ? "" : "_" + name.replacingOccurrences(of: "-", with: "_")
+                scalars["eval/localization/pointing" + tag] = f.pointing
+                scalars["eval/localization/pixel_ap" + tag] = f.pixelAP
+                scalars["eval/localization/ciou50" + tag] = f.ciou50
             }
         } else if protocolName == "avc" {
             result["split"] = testSplit

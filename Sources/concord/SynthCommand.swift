@@ -53,6 +53,10 @@ struct SynthCommand: ParsableCommand {
         let entries = try Synthesizer.run(r, options: options, folder: out) { done, _ in progress.update(done) }
         let counts = Dictionary(grouping: entries, by: \.split).mapValues(\.count)
         print("wrote \(entries.count) videos to \(out) (train \(counts["train"] ?? 0), val \(counts["val"] ?? 0), test \(counts["test"] ?? 0))")
-        if let source = entries.first?.soundSource { print("sounds: \(source)") }
+        if let source = entries.first?.soundSource {
+            // One line when every video shares it; else the first video's (each is in the manifest).
+            let shared = entries.allSatisfy { $0.soundSource == source }
+            print(shared ? "sounds: \(source)" : "sources and licences: per video in the manifest's sound_source (first: \(source))")
+        }
     }
 }

@@ -230,18 +230,20 @@ import Training
     @Test func demoRuns() throws {
         let models = makeTemporaryDirectory("cli-demo-models")
         for (config, corpus, name) in [("avc", "sounding-objects", "avc-sounding-objects"), ("milnce", "narrated-howto", "milnce-narrated-howto"),
-                                       ("avsync", "sounding-objects", "avsync-sounding-objects")] {
+                                       ("avsync", "sounding-objects", "avsync-sounding-objects"),
+                                       ("avnce-localize", "sounding-objects", "avnce-loc-sounding-photos")] {
             let run = makeTemporaryDirectory("cli-demo-\(config)")
             let t = try runConcord(["train", "--config", repositoryRoot + "/configs/\(config).yaml", "corpus=" + repositoryRoot + "/corpora/" + corpus,
                                     "video.width=8", "audio.width=8", "batch_size=4", "steps=2", "out=" + run]
                                    + (config == "avc" ? ["clip.short_side=64", "clip.size=56", "objectives.0.negatives_from=batch"] : [])
-                                   + (config == "avsync" ? ["clip.frames=8", "clip.short_side=40", "clip.size=32"] : []))
+                                   + (config == "avsync" ? ["clip.frames=8", "clip.short_side=40", "clip.size=32"] : [])
+                                   + (config == "avnce-localize" ? ["init_from=null"] : []))
             #expect(t.status == 0, "\(t.stderr)")
             #expect(try runConcord(["export", "--checkpoint", run, "--out", models + "/\(name).safetensors", "--float16"]).status == 0)
         }
         let dir = makeTemporaryDirectory("cli-demo") + "/out"
         let r = try run([concordExecutable(), "demo", "--test-videos", "16", "--train-steps", "3", "--clips", "2", "--narrated-videos", "4",
-                         "--out", dir], environment: ["CONCORD_MODELS": models])
+                         "--photo-videos", "4", "--out", dir], environment: ["CONCORD_MODELS": models])
         #expect(r.status == 0, "\(r.stderr)")
         let text = r.stdoutText
         // Part 1 and part 2: a probe table each, trained or released against random init.
@@ -264,7 +266,14 @@ import Training
         // Part 4: an offset put into a test video, estimated, and the fixed copy estimated again.
         #expect(text.contains("with its audio delayed by 0.320 s") && text.contains("then concord sync fixed.mp4: offset"), "\(text)")
         #expect(FileManager.default.fileExists(atPath: dir + "/late.mp4") && FileManager.default.fileExists(atPath: dir + "/fixed.mp4"))
-        #expect(text.contains("5. What was written"), "\(text)")
+        // Part 5: the localisation protocol's figures and overlay pictures (where Tux Paint's photos are installed).
+        #expect(text.contains("5. Where the sound comes from"), "\(text)")
+        if FileManager.default.fileExists(atPath: "/usr/share/tuxpaint/stamps") && FileManager.default.fileExists(atPath: "/usr/share/tuxpaint/templates") {
+            #expect(text.contains("pointing game") && text.contains("pixel AP"), "\(text)")
+            let pictures = (try? FileManager.default.subpathsOfDirectory(atPath: dir + "/heatmaps")) ?? []
+            #expect(pictures.contains { $0.hasSuffix("frame-0000.png") }, "\(pictures)")
+        }
+        #expect(text.contains("6. What was written"), "\(text)")
         // Run again into the same folder: refused, nothing overwritten.
         let again = try run([concordExecutable(), "demo", "--out", dir], environment: ["CONCORD_MODELS": models])
         #expect(again.status != 0 && again.stderr.contains("not empty"), "\(again.stderr)")

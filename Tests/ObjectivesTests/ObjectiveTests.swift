@@ -35,6 +35,7 @@ import Testing
         let v = Self.fixtures.tensor("avnce_loc.in0")!, a = Self.fixtures.tensor("avnce_loc.in1")!
         let maps = LocalizedInfoNCE().heatmaps(locations: v, audio: a)
         #expect(closeness(maps, Self.fixtures.tensor("avnce_loc.heatmaps")!).isEmpty)
+        try check("avnce_loc_bg") { LocalizedInfoNCE(backgroundNegative: true)(locations: $0[0], audio: $0[1]) }
     }
 
     @Test func multiClipInfoNCE() throws {

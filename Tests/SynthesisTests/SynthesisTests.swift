@@ -24,7 +24,7 @@ import Testing
 
     /// Run as a user would: `concord synth` twice with one seed, in two processes, once on two
     /// threads (videos made in parallel) and once on one.
-    @Test(arguments: ["sounding-objects", "narrated-howto", "motions"])
+    @Test(arguments: ["sounding-objects", "sounding-photos", "narrated-howto", "motions"])
     func sameSeedGivesTheSameDecodedContent(recipe: String) throws {
         let a = makeTemporaryDirectory(recipe), b = makeTemporaryDirectory(recipe), c = makeTemporaryDirectory(recipe)
         for (dir, seed, n, threads) in [(a, "42", "3", "2"), (b, "42", "3", "1"), (c, "43", "1", "2")] {

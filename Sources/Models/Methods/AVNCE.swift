@@ -21,6 +21,9 @@ public struct AVNCE: Method {
         public var temperature: Float = 0.07
         /// Match the best of the 7x7 locations (heatmaps) instead of the pooled clip.
         public var localize: Bool = false
+        /// With `localize`: the clip's picture as a whole (its mean location) is one more
+        /// negative for its own sound (LVS's hard negative; `LocalizedInfoNCE`).
+        public var backgroundNegative: Bool = false
         public init() {}
     }
 
@@ -32,6 +35,9 @@ public struct AVNCE: Method {
     public init(options: Options) throws {
         guard options.temperature > 0, options.temperature.isFinite else {
             throw MethodError.invalid(Self.name, "temperature", "must be a positive number (got \(options.temperature))")
+        }
+        guard !options.backgroundNegative || options.localize else {
+            throw MethodError.invalid(Self.name, "background_negative", "needs localize: true (it is a negative among the locations)")
         }
         self.options = options
     }
@@ -69,7 +75,7 @@ public struct AVNCE: Method {
             let projected = locations(e.videoFeatures.mean(axes: [2]))  // [B, 128, 7, 7], averaged over time
             let (b, d) = (projected.shape[0], projected.shape[1])
             let perLocation = projected.reshaped([b, d, projected.shape[2] * projected.shape[3]]).l2Normalized(axis: 1)
-            return (LocalizedInfoNCE(temperature: options.temperature)(locations: perLocation, audio: a), [:])
+            return (LocalizedInfoNCE(temperature: options.temperature, backgroundNegative: options.backgroundNegative)(locations: perLocation, audio: a), [:])
         }
         guard let video = head.video else { preconditionFailure("avnce: a head without a video projection") }
         return (SymmetricInfoNCE(temperature: options.temperature)(video: video(e.video), audio: a), [:])

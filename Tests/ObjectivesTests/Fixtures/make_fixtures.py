@@ -1,7 +1,7 @@
 """PyTorch reference numbers for Concord's objectives (Tests/ObjectivesTests).
 
 usage: python make_fixtures.py     (writes objectives.safetensors here)
-Made with torch 2.11.0 (the margin case with 2.13.0, which reproduces the others bit for bit), seed 0. Each case stores its inputs, the loss and the gradients of
+Made with torch 2.11.0 (the margin and avnce_loc_bg cases with 2.13.0, which reproduces the others bit for bit), seed 0. Each case stores its inputs, the loss and the gradients of
 the loss with respect to the inputs. The multi-clip loss is written from its formula (SupCon-style
 average over the positives); with rho = 2 it is checked against SimCLR's NT-Xent as written in
 the SimCLR reference code.
@@ -104,5 +104,18 @@ ma = F.normalize(torch.cat([mv[:4] + 0.25 * torch.randn(4, 16), torch.randn(4, 1
 my = torch.tensor([1.0, 0, 1, 0, 1, 0, 1, 0])
 case("margin", lambda v, a: margin_loss(v, a, my), mv, ma)
 out["margin.labels"] = my
+
+
+def localized_background(vmap, a, t=0.07):
+    # LVS's hard negative in its simplest form: each clip's mean location with its own audio
+    # is one more column of the video -> audio logits.
+    sim = torch.einsum("bdl,cd->blc", vmap, a)
+    logits = sim.max(dim=1).values / t
+    own = torch.einsum("bdl,bd->bl", vmap, a).mean(dim=1, keepdim=True) / t
+    target = torch.arange(a.shape[0])
+    return 0.5 * (F.cross_entropy(torch.cat([logits, own], dim=1), target) + F.cross_entropy(logits.t(), target))
+
+
+case("avnce_loc_bg", localized_background, F.normalize(torch.randn(4, 8, 9), dim=1), F.normalize(torch.randn(4, 8), dim=1))
 save_file({k: v.contiguous() for k, v in out.items()}, os.path.join(HERE, "objectives.safetensors"))
 print(sorted(out))
