@@ -131,6 +131,22 @@ public final class Encodings {
     /// The video encoder's feature map `[rows, 8w, T', 7, 7]`.
     public var videoFeatures: Tensor { cached("video.features") { model.featureMap(.video, batch.stream(.video)) } }
 
+    /// The video encoder's feature map of the clips of rows 2k and 2k + 1 side by side (row 2k
+    /// on the left): inputs `[rows / 2, 3, T, H, 2W]` → `[rows / 2, 8w, T', h, w']`. An odd last
+    /// row is left out.
+    public var pairedVideoFeatures: Tensor {
+        cached("video.paired") { model.featureMap(.video, Self.sideBySide(batch.stream(.video))) }
+    }
+
+    /// Clips of rows 2k and 2k + 1 side by side: `x: [B, C, T, H, W]` → `[B / 2, C, T, H, 2W]`,
+    /// row 2k on the left; an odd last row is left out.
+    public static func sideBySide(_ x: Tensor) -> Tensor {
+        let (pairs, c, t, h, w) = (x.shape[0] / 2, x.shape[1], x.shape[2], x.shape[3], x.shape[4])
+        precondition(x.rank == 5 && pairs > 0, "Encodings.sideBySide: needs [B >= 2, C, T, H, W], got \(x.shape)")
+        let even = x.shape[0] == 2 * pairs ? x : x.indexSelect(axis: 0, Array(0..<(2 * pairs)))
+        return even.reshaped([pairs, 2, c, t, h, w]).permuted([0, 2, 3, 4, 1, 5]).reshaped([pairs, c, t, h, 2 * w])
+    }
+
     /// `[rows, 8w]` pooled video embeddings.
     public var video: Tensor { cached("video") { videoFeatures.globalAveragePooled() } }
 

@@ -24,6 +24,11 @@ public struct AVNCE: Method {
         /// With `localize`: the clip's picture as a whole (its mean location) is one more
         /// negative for its own sound (LVS's hard negative; `LocalizedInfoNCE`).
         public var backgroundNegative: Bool = false
+        /// With `localize`: also contrast clips shown in pairs side by side (Mix and Localize, Hu,
+        /// Chen & Owens, CVPR 2022, with two clips): each clip's sound against the locations of
+        /// its own half of the pair's picture, so a location has to say what is there rather
+        /// than what the whole picture holds. Doubles the video encoder's work.
+        public var mix: Bool = false
         public init() {}
     }
 
@@ -38,6 +43,9 @@ public struct AVNCE: Method {
         }
         guard !options.backgroundNegative || options.localize else {
             throw MethodError.invalid(Self.name, "background_negative", "needs localize: true (it is a negative among the locations)")
+        }
+        guard !options.mix || options.localize else {
+            throw MethodError.invalid(Self.name, "mix", "needs localize: true (it contrasts locations)")
         }
         self.options = options
     }
@@ -72,13 +80,29 @@ public struct AVNCE: Method {
     public func loss(_ e: Encodings, head: Head, batch: Batch) -> (loss: Tensor, metrics: [String: Double]) {
         let a = head.audio(e.audio)
         if let locations = head.locations {
+            let objective = LocalizedInfoNCE(temperature: options.temperature, backgroundNegative: options.backgroundNegative)
             let projected = locations(e.videoFeatures.mean(axes: [2]))  // [B, 128, 7, 7], averaged over time
             let (b, d) = (projected.shape[0], projected.shape[1])
             let perLocation = projected.reshaped([b, d, projected.shape[2] * projected.shape[3]]).l2Normalized(axis: 1)
-            return (LocalizedInfoNCE(temperature: options.temperature, backgroundNegative: options.backgroundNegative)(locations: perLocation, audio: a), [:])
+            let plain = objective(locations: perLocation, audio: a)
+            guard options.mix, b >= 4 else { return (plain, [:]) }
+            let (halves, rows) = Self.halves(locations(e.pairedVideoFeatures.mean(axes: [2])).l2Normalized(axis: 1))
+            let mixed = objective(locations: halves, audio: rows < b ? a.indexSelect(axis: 0, Array(0..<rows)) : a)
+            return ((plain + mixed) * 0.5, ["loss/plain": Double(plain.item), "loss/mixed": Double(mixed.item)])
         }
         guard let video = head.video else { preconditionFailure("avnce: a head without a video projection") }
         return (SymmetricInfoNCE(temperature: options.temperature)(video: video(e.video), audio: a), [:])
+    }
+
+    /// The locations of each half of side-by-side pairs: `paired: [P, D, h, w']` → `[2P, D, L]`
+    /// (row 2k the left half of pair k, row 2k + 1 the right), and 2P. Columns whose 16-pixel
+    /// cell straddles the seam (the middle one of an odd width) belong to neither half.
+    public static func halves(_ paired: Tensor) -> (Tensor, Int) {
+        let (p, d, h, w) = (paired.shape[0], paired.shape[1], paired.shape[2], paired.shape[3])
+        let side = w / 2
+        let left = paired.indexSelect(axis: 3, Array(0..<side)), right = paired.indexSelect(axis: 3, Array((w - side)..<w))
+        let both = concat([left.reshaped([p, 1, d, h * side]), right.reshaped([p, 1, d, h * side])], axis: 1)
+        return (both.reshaped([2 * p, d, h * side]), 2 * p)
     }
 
     public var jointModalities: [Modality] { options.localize ? [] : [.video, .audio] }
