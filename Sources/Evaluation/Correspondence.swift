@@ -16,8 +16,10 @@ import Models
 /// trained with `avsync` alone, the avsync head's decision (its in-sync score above the
 /// method's threshold, on time-resolved features): both answer "does this sound belong to
 /// this clip?".
+/// `progress(done, total)` is called after each video.
 public func correspondenceAccuracy(model: TrainModel, corpus: Corpus, split: String, clips: Int, geometry: ClipGeometry,
-                                   label: String = "class", seed: UInt64 = 0) throws -> CorrespondenceResult {
+                                   label: String = "class", seed: UInt64 = 0,
+                                   progress: ((Int, Int) -> Void)? = nil) throws -> CorrespondenceResult {
     guard model.video != nil, model.audio != nil, let judge = CorrespondenceJudge(model: model) else {
         throw EvaluationError.missing("the checkpoint has no avc or avsync head (train with the avc or avsync objective)")
     }
@@ -35,6 +37,7 @@ public func correspondenceAccuracy(model: TrainModel, corpus: Corpus, split: Str
     // [0] for another value, [1] for the same.
     var labelledCorrect = [0, 0], labelledCounts = [0, 0]
     for v in videos.indices {
+        defer { progress?(v + 1, videos.count) }
         let starts = sampler.uniformStarts(video: v, count: clips)
         var frames = [Float](repeating: 0, count: 2 * starts.count * videoSize)
         var audio = [Float](repeating: 0, count: 2 * starts.count * audioSize)

@@ -64,6 +64,15 @@ public struct SyncEvaluation {
         public var offsets: [OffsetResult]
     }
 
+    /// A decision threshold chosen on one split's pairs (`calibrate`): the score above which a
+    /// pair counts as in sync, how many pairs chose it and its accuracy on them.
+    public struct Threshold: Sendable {
+        public var split: String
+        public var value: Float
+        public var pairs: Int
+        public var accuracy: Double
+    }
+
     /// A decision threshold chosen on one split's pairs (the one that classifies most of them
     /// right) and the accuracy it gives on the evaluated split's pairs.
     public struct Calibrated: Codable, Sendable {
@@ -117,7 +126,7 @@ public struct SyncEvaluation {
     /// between two neighbouring scores that classifies most pairs right. Returns it with the
     /// number of pairs and their accuracy at it.
     public func calibrate(corpus: Corpus, split: String, clips: Int, geometry: ClipGeometry, seed: UInt64 = 0,
-                          progress: (Int, Int) -> Void = { _, _ in }) throws -> (threshold: Float, pairs: Int, accuracy: Double) {
+                          progress: (Int, Int) -> Void = { _, _ in }) throws -> Threshold {
         let (videos, _, loader, sampler) = try syncVideos(corpus: corpus, split: split, geometry: geometry, seed: seed)
         model.eval()
         defer { model.train() }
@@ -130,7 +139,8 @@ public struct SyncEvaluation {
             }
             progress(v + 1, videos.count)
         }
-        return Self.bestThreshold(labelled)
+        let best = Self.bestThreshold(labelled)
+        return Threshold(split: split, value: best.threshold, pairs: best.pairs, accuracy: best.accuracy)
     }
 
     /// The threshold (score > threshold: in sync) that classifies most of `labelled` right:
@@ -200,7 +210,7 @@ public struct SyncEvaluation {
     /// `calibration`: a threshold chosen on another split (`calibrate`) at which the in-sync
     /// vs shifted pairs are judged as well as at the method's own rule.
     public func run(corpus: Corpus, split: String, clips: Int, geometry: ClipGeometry, seed: UInt64 = 0,
-                    grids: [Grid] = [.frames, .synchformer], calibration: (split: String, threshold: Float, pairs: Int, accuracy: Double)? = nil,
+                    grids: [Grid] = [.frames, .synchformer], calibration: Threshold? = nil,
                     progress: (Int, Int) -> Void = { _, _ in }) throws -> (Result, [CorpusProblem]) {
         let (videos, problems, loader, sampler) = try syncVideos(corpus: corpus, split: split, geometry: geometry, seed: seed)
         model.eval()
@@ -217,8 +227,8 @@ public struct SyncEvaluation {
                 if p.inSync > method.decisionThreshold { pairCorrect[1] += 1 }
                 if p.shifted <= method.decisionThreshold { pairCorrect[0] += 1 }
                 if let c = calibration {
-                    if p.inSync > c.threshold { calibratedCorrect[1] += 1 }
-                    if p.shifted <= c.threshold { calibratedCorrect[0] += 1 }
+                    if p.inSync > c.value { calibratedCorrect[1] += 1 }
+                    if p.shifted <= c.value { calibratedCorrect[0] += 1 }
                 }
                 if p.apart { twins += 1; if p.inSync > p.shifted { above += 1 } }
             }
@@ -257,7 +267,7 @@ public struct SyncEvaluation {
                             accuracyInSync: share(pairCorrect[1], pairCount[1]), accuracyShifted: share(pairCorrect[0], pairCount[0]),
                             inSyncAboveShifted: share(above, twins),
                             calibrated: calibration.map { c in
-                                Calibrated(split: c.split, threshold: Double(c.threshold), calibrationPairs: c.pairs, calibrationAccuracy: c.accuracy,
+                                Calibrated(split: c.split, threshold: Double(c.value), calibrationPairs: c.pairs, calibrationAccuracy: c.accuracy,
                                            accuracy: share(calibratedCorrect[0] + calibratedCorrect[1], pairCount[0] + pairCount[1]),
                                            accuracyInSync: share(calibratedCorrect[1], pairCount[1]), accuracyShifted: share(calibratedCorrect[0], pairCount[0]))
                             },

@@ -148,14 +148,14 @@ struct EvalCommand: ParsableCommand {
             var line: ProgressLine?
             let evaluation = try SyncEvaluation(model: model)
             let calibrationName = calibrationSplit ?? (corpus.entries.contains { $0.split == "val" } && testSplit != "val" ? "val" : "none")
-            var calibration: (split: String, threshold: Float, pairs: Int, accuracy: Double)? = nil
+            var calibration: SyncEvaluation.Threshold? = nil
             if calibrationName != "none" {
                 guard calibrationName != testSplit else { throw ValidationError("--calibration-split must not be the test split ('\(testSplit)')") }
                 let c = try evaluation.calibrate(corpus: corpus, split: calibrationName, clips: clips, geometry: geometry, seed: seed &+ 1) { done, total in
                     if done == 0 { line = ProgressLine("sync threshold (\(calibrationName))", total: total, unit: "videos") }
                     line?.update(done)
                 }
-                calibration = (calibrationName, c.threshold, c.pairs, c.accuracy)
+                calibration = c
             }
             let (r, p) = try evaluation.run(corpus: corpus, split: testSplit, clips: clips, geometry: geometry, seed: seed, calibration: calibration) { done, total in
                 if done == 0 { line = ProgressLine("sync (\(testSplit))", total: total, unit: "videos") }
@@ -197,8 +197,12 @@ struct EvalCommand: ParsableCommand {
             }
         } else if protocolName == "avc" {
             result["split"] = testSplit
+            var line: ProgressLine?
             let r = try correspondenceAccuracy(model: model, corpus: corpus, split: testSplit, clips: clips, geometry: geometry,
-                                               label: label, seed: seed)
+                                               label: label, seed: seed) { done, total in
+                if line == nil { line = ProgressLine("avc (\(testSplit))", total: total, unit: "videos") }
+                line?.update(done)
+            }
             result["head"] = r.judge
             result["accuracy"] = r.accuracy
             result["accuracy_own_audio"] = r.ownAudioAccuracy
