@@ -30,8 +30,14 @@ public struct LocalizedInfoNCE: Sendable {
         return matmul(locations.permuted([0, 2, 1]).reshaped([b * l, d]), audio, transposeB: true).reshaped([b, l, b])
     }
 
-    public func callAsFunction(locations: Tensor, audio: Tensor) -> Tensor {
-        let s = similarities(locations: locations, audio: audio)
+    /// `within: [B, L]` (optional): 0 at the locations clip i may match with, a large negative
+    /// number elsewhere (added before the max over locations).
+    public func callAsFunction(locations: Tensor, audio: Tensor, within: Tensor? = nil) -> Tensor {
+        var s = similarities(locations: locations, audio: audio)
+        if let within {
+            precondition(within.shape == [s.shape[0], s.shape[1]], "LocalizedInfoNCE: within \(within.shape) must be [B, L] = \([s.shape[0], s.shape[1]])")
+            s = s + within.reshaped([s.shape[0], s.shape[1], 1])
+        }
         let logits = s.max(axis: 1) / temperature  // [B video, B audio]
         let targets = Array(0..<audio.shape[0])
         let videoToAudio = backgroundNegative

@@ -84,7 +84,7 @@ struct MethodRegistryTests {
             """.write(toFile: yaml, atomically: true, encoding: .utf8)
         let config = try TrainConfig.load(path: yaml, overrides: ["objectives.0.temperature=0.2"])
         #expect(config.objectives[0].weight == 2)
-        #expect(config.objectives[0].options == ["temperature": .number(0.2), "localize": .bool(false), "background_negative": .bool(false), "mix": .bool(false)])
+        #expect(config.objectives[0].options == ["temperature": .number(0.2), "localize": .bool(false), "background_negative": .bool(false), "mix": .bool(false), "paste": .bool(false)])
         #expect(config.objectives[1].options["negatives_from"] == .string("batch"))
         #expect(config.objectives[1].options["negatives"] == .number(0.5))
         #expect(try TrainConfig.fromJSON(config.json) == config)

@@ -29,6 +29,11 @@ public struct AVNCE: Method {
         /// its own half of the pair's picture, so a location has to say what is there rather
         /// than what the whole picture holds. Doubles the video encoder's work.
         public var mix: Bool = false
+        /// With `localize`: each clip shrunk to a random scale in [0.5, 1] and pasted at a random
+        /// place over the next clip of the batch (CutMix's box, Yun et al., ICCV 2019, used as
+        /// LVS and Mix and Localize use mixtures): the sound must match a location inside the box,
+        /// wherever the box is, so no fixed location (a border, say) can answer for the picture.
+        public var paste: Bool = false
         public init() {}
     }
 
@@ -43,6 +48,9 @@ public struct AVNCE: Method {
         }
         guard !options.backgroundNegative || options.localize else {
             throw MethodError.invalid(Self.name, "background_negative", "needs localize: true (it is a negative among the locations)")
+        }
+        guard !options.paste || options.localize else {
+            throw MethodError.invalid(Self.name, "paste", "needs localize: true (it contrasts locations)")
         }
         guard !options.mix || options.localize else {
             throw MethodError.invalid(Self.name, "mix", "needs localize: true (it contrasts locations)")
@@ -81,6 +89,16 @@ public struct AVNCE: Method {
         let a = head.audio(e.audio)
         if let locations = head.locations {
             let objective = LocalizedInfoNCE(temperature: options.temperature, backgroundNegative: options.backgroundNegative)
+            let video = batch.stream(.video)
+            if options.paste, video.shape[0] >= 2 {
+                // NOTE: the pasted views replace the plain ones (at scale 1 a view is the plain clip).
+                let (input, boxes) = Self.pasted(video, step: batch.step)
+                let map = locations(e.model.featureMap(.video, input).mean(axes: [2]))  // [B, 128, h, w]
+                let (b, d, gh, gw) = (map.shape[0], map.shape[1], map.shape[2], map.shape[3])
+                let within = Tensor(shape: [b, gh * gw], data: Self.inside(boxes, gridHeight: gh, gridWidth: gw,
+                                                                              height: input.shape[3], width: input.shape[4]))
+                return (objective(locations: map.reshaped([b, d, gh * gw]).l2Normalized(axis: 1), audio: a, within: within), [:])
+            }
             let projected = locations(e.videoFeatures.mean(axes: [2]))  // [B, 128, 7, 7], averaged over time
             let (b, d) = (projected.shape[0], projected.shape[1])
             let perLocation = projected.reshaped([b, d, projected.shape[2] * projected.shape[3]]).l2Normalized(axis: 1)
@@ -92,6 +110,64 @@ public struct AVNCE: Method {
         }
         guard let video = head.video else { preconditionFailure("avnce: a head without a video projection") }
         return (SymmetricInfoNCE(temperature: options.temperature)(video: video(e.video), audio: a), [:])
+    }
+
+    /// Clip i (of `x: [B, C, T, H, W]`) shrunk by a scale drawn from [0.5, 1] (bilinear) and
+    /// pasted at a random place over clip (i + 1) mod B; the boxes (x0, y0, x1, y1) in pixels.
+    /// Draws from a generator seeded by the step, so a resumed run sees the same views.
+    public static func pasted(_ x: Tensor, step: Int) -> (Tensor, [(Double, Double, Double, Double)]) {
+        let (b, c, t, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3], x.shape[4])
+        var rng = SeededRandom(seed: UInt64(max(step, 0)), stream: 0x9A57E)
+        let plane = h * w, clipSize = c * t * plane
+        var out = [Float](repeating: 0, count: x.count)
+        var boxes: [(Double, Double, Double, Double)] = []
+        let src = x.data
+        for i in 0..<b {
+            let s = rng.uniform(0.5, 1.0)
+            let (pw, ph) = (max(1, Int((Double(w) * s).rounded())), max(1, Int((Double(h) * s).rounded())))
+            let (x0, y0) = (rng.int(0...(w - pw)), rng.int(0...(h - ph)))
+            boxes.append((Double(x0), Double(y0), Double(x0 + pw), Double(y0 + ph)))
+            let (own, under) = (i * clipSize, ((i + 1) % b) * clipSize)
+            for k in 0..<clipSize { out[i * clipSize + k] = src[under + k] }
+            let (sx, sy) = (Double(w) / Double(pw), Double(h) / Double(ph))
+            for ct in 0..<(c * t) {
+                let base = own + ct * plane, dst = i * clipSize + ct * plane
+                for y in 0..<ph {
+                    let fy = min(max((Double(y) + 0.5) * sy - 0.5, 0), Double(h - 1))
+                    let (y1, ty) = (Int(fy), Float(fy - Double(Int(fy))))
+                    let y2 = min(y1 + 1, h - 1)
+                    for xx in 0..<pw {
+                        let fx = min(max((Double(xx) + 0.5) * sx - 0.5, 0), Double(w - 1))
+                        let (x1, tx) = (Int(fx), Float(fx - Double(Int(fx))))
+                        let x2 = min(x1 + 1, w - 1)
+                        let top = src[base + y1 * w + x1] + (src[base + y1 * w + x2] - src[base + y1 * w + x1]) * tx
+                        let bottom = src[base + y2 * w + x1] + (src[base + y2 * w + x2] - src[base + y2 * w + x1]) * tx
+                        out[dst + (y0 + y) * w + x0 + xx] = top + (bottom - top) * ty
+                    }
+                }
+            }
+        }
+        return (Tensor(shape: x.shape, data: out), boxes)
+    }
+
+    /// For each box, 0 at the grid locations whose centre lies inside it and −10⁴ elsewhere
+    /// (`[boxes.count * gridHeight * gridWidth]`); the location nearest the box's centre is
+    /// always inside.
+    public static func inside(_ boxes: [(Double, Double, Double, Double)], gridHeight gh: Int, gridWidth gw: Int,
+                              height: Int, width: Int) -> [Float] {
+        var out: [Float] = []
+        for (x0, y0, x1, y1) in boxes {
+            let (cellW, cellH) = (Double(width) / Double(gw), Double(height) / Double(gh))
+            let nearest = (min(gh - 1, Int((y0 + y1) / 2 / cellH)), min(gw - 1, Int((x0 + x1) / 2 / cellW)))
+            for r in 0..<gh {
+                for col in 0..<gw {
+                    let (cx, cy) = ((Double(col) + 0.5) * cellW, (Double(r) + 0.5) * cellH)
+                    let isInside = (cx >= x0 && cx < x1 && cy >= y0 && cy < y1) || (r, col) == nearest
+                    out.append(isInside ? 0 : -10_000)
+                }
+            }
+        }
+        return out
     }
 
     /// The locations of each half of side-by-side pairs: `paired: [P, D, h, w']` → `[2P, D, L]`
