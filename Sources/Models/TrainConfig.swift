@@ -162,19 +162,31 @@ public struct TrainConfig: Codable, Equatable, Sendable {
     /// to more than `maximumValues` values.
     /// NOTE: Yams composes aliases as shared values (cheap); only turning the tree into Swift
     /// values expands them, so the count walks the composed tree and stops at the limit.
+    /// NOTE: a key that is itself a list or mapping (YAML's `? [a, b]: 1`) is refused here:
+    /// Yams's constructor unwraps every key as a string and traps on anything else (found by
+    /// fuzzing, `fuzz/regressions/config/`).
     static func parseYAML(_ text: String, source: String) throws -> Any? {
         guard let node = try Yams.compose(yaml: text) else { return nil }
         var count = 0
+        var badKey: Node? = nil
         func visit(_ n: Node) -> Bool {
             count += 1
             guard count <= maximumValues else { return false }
             switch n {
-            case .mapping(let m): return m.allSatisfy { visit($0.key) && visit($0.value) }
+            case .mapping(let m):
+                return m.allSatisfy { pair in
+                    guard case .scalar = pair.key else { badKey = pair.key; return false }
+                    return visit(pair.key) && visit(pair.value)
+                }
             case .sequence(let q): return q.allSatisfy(visit)
             default: return true
             }
         }
         guard visit(node) else {
+            if let badKey {
+                let place = badKey.mark.map { "line \($0.line): " } ?? ""
+                throw ConfigError.invalid(source, place + "a key must be a name, not a list or a mapping")
+            }
             throw ConfigError.invalid(source, "more than \(maximumValues) values once its aliases are expanded (an alias bomb?); a config holds a few hundred")
         }
         return Constructor.default.any(from: node)

@@ -60,4 +60,17 @@ import TestSupport
         try "corpus: &c corpora/x\nout: *c\nobjectives: [{name: avnce}]\n".write(toFile: folder + "/ok.yaml", atomically: true, encoding: .utf8)
         #expect(try TrainConfig.load(path: folder + "/ok.yaml", overrides: []).out == "corpora/x")
     }
+
+    /// A key that is a list or a mapping (YAML's `?` form) is an error naming the file and line
+    /// (Yams would trap on it: found by fuzzing); every saved crash input of the fuzzer is an error.
+    @Test func aKeyThatIsNotANameIsAnError() throws {
+        for (text, line) in [("steps: 3\n? [a, b]\n: 1\n", 2), ("? {x: 1}\n: 2\n", 1)] {
+            #expect { try TrainConfig.load(text: text, source: "k.yaml", overrides: []) } throws: {
+                "\($0)".contains("k.yaml") && "\($0)".contains("line \(line)") && "\($0)".contains("a key must be a name")
+            }
+        }
+        let saved = repositoryRoot + "/fuzz/regressions/config/complex-key-crash.yaml"
+        let text = String(decoding: try #require(FileManager.default.contents(atPath: saved)), as: UTF8.self)
+        #expect { try TrainConfig.load(text: text, source: saved, overrides: []) } throws: { "\($0)".contains(saved) }
+    }
 }
