@@ -11,7 +11,7 @@ public enum LocalizationEvaluation {
     public struct Figures: Codable, Sendable {
         public var frames = 0
         /// LVS/EZ-VSL: share of frames with cIoU ≥ 0.5, the AUC of that share over thresholds, the mean cIoU.
-        public var ciou50 = 0.0, auc = 0.0, meanCIoU = 0.0
+        public var ciou50 = 0.0, auc = 0.0, meanCiou = 0.0
         /// Pointing game (tolerance 15/224 of the short side), and mean pixel AP.
         public var pointing = 0.0, pixelAP = 0.0
         /// On the frames with a silent object on screen too: how often the maximum is on (within
@@ -123,7 +123,7 @@ public enum LocalizationEvaluation {
             f.frames = cious.count
             f.ciou50 = mean(cious.map { $0 >= 0.5 ? 1 : 0 })
             f.auc = LocalizationMetrics.auc(cious)
-            f.meanCIoU = mean(cious)
+            f.meanCiou = mean(cious)
             f.pointing = mean(pointing)
             f.pixelAP = mean(ap)
             f.distractorFrames = onSounding.count

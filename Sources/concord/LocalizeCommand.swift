@@ -9,7 +9,7 @@ struct LocalizeCommand: ParsableCommand {
         commandName: "localize",
         abstract: "Heatmaps of where each file's sound comes from, with an avnce localize: true model.",
         discussion: """
-        Every --every seconds (from half that), the clip of the model's geometry centred on that time \
+        Every --every seconds (from half that), or at each --at time, the clip of the model's geometry centred on that time \
         is read over the whole frame and each location is compared with the sound of the same window. \
         For each FILE, DIR/NAME/ gets heatmaps.npy (float32 [T, H, W] at the file's frame size: cosine \
         similarity of the sound with each pixel), times.json (the T times in seconds), frame-0000.png … \
@@ -30,6 +30,9 @@ struct LocalizeCommand: ParsableCommand {
     @Option(help: "Seconds between analysed times.")
     var every: Double = 0.5
 
+    @Option(name: .customLong("at"), parsing: .singleValue, help: "A time to analyse, in seconds (repeat for more; instead of --every).")
+    var times: [Double] = []
+
     @Flag(help: "Also write overlay.mp4: the whole file with the heatmaps over it.")
     var video = false
 
@@ -38,6 +41,7 @@ struct LocalizeCommand: ParsableCommand {
     func validate() throws {
         guard !files.isEmpty else { throw ValidationError("name at least one media file") }
         guard every.isFinite, every >= 0.04, every <= 3600 else { throw ValidationError("--every must be between 0.04 and 3600 seconds (got \(every))") }
+        if let bad = times.first(where: { !$0.isFinite || $0 < 0 }) { throw ValidationError("--at takes times of at least 0 seconds (got \(bad))") }
     }
 
     func run() throws {
@@ -56,7 +60,7 @@ struct LocalizeCommand: ParsableCommand {
             used.insert(name)
             do {
                 let duration = try MediaInfo(path: file).duration
-                let times = Array(stride(from: every / 2, through: duration - 1e-3, by: every))
+                let times = self.times.isEmpty ? Array(stride(from: every / 2, through: duration - 1e-3, by: every)) : self.times.sorted()
                 guard !times.isEmpty else { throw ValidationError("\(file): too short (\(duration) s) for one time every \(every) s") }
                 let started = Date()
                 let maps = try localizer.heatmaps(file: file, times: times)

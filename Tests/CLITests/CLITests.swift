@@ -225,6 +225,18 @@ import Training
         try expectFailure(["bench", "conv", "--layer", "nothing"], mentions: ["no layer name starts with"])
     }
 
+    /// `concord localize` refuses what it cannot do, naming the file or option.
+    @Test func localizeRefusesBadInput() throws {
+        let video = repositoryRoot + "/corpora/sounding-objects/videos/sounding-objects-0000.mp4"
+        let out = makeTemporaryDirectory("cli-localize")
+        try expectFailure(["localize", video, "--out", out, "--checkpoint", "avnce-sounding-objects"], mentions: ["no localising head"])
+        try expectFailure(["localize", video, "--out", out, "--every", "0"], mentions: ["--every"])
+        try expectFailure(["localize", video, "--out", out, "--at", "-1"], mentions: ["--at"])
+        // With the released localisation model: a missing file and a time past the end are named.
+        try expectFailure(["localize", out + "/missing.mp4", "--out", out], mentions: [out + "/missing.mp4"])
+        try expectFailure(["localize", video, "--out", out, "--at", "999"], mentions: [video, "outside the file"])
+    }
+
     /// The demo end to end at a tiny size, with tiny stand-ins for the released models under
     /// their names (`CONCORD_MODELS` is searched first): every part prints its figures.
     @Test func demoRuns() throws {
