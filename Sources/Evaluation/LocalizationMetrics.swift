@@ -86,15 +86,15 @@ public enum LocalizationMetrics {
         return Double(hits) / Double(maxima)
     }
 
-    /// Average precision of `scores` ranking the `labels` (sklearn's definition: distinct
-    /// thresholds from the highest down, Σ (R_k − R_{k−1}) P_k); 0 with no positive.
-    public static func averagePrecision(scores: [Float], labels: [Bool]) -> Double {
-        precondition(scores.count == labels.count, "LocalizationMetrics.averagePrecision: \(scores.count) scores, \(labels.count) labels")
+    /// Precision and recall with the threshold at each distinct score, from the highest down
+    /// (ties enter together); empty with no positive.
+    static func precisionRecall(scores: [Float], labels: [Bool]) -> [(precision: Double, recall: Double)] {
+        precondition(scores.count == labels.count, "LocalizationMetrics: \(scores.count) scores, \(labels.count) labels")
         let positives = labels.filter { $0 }.count
-        guard positives > 0 else { return 0 }
+        guard positives > 0 else { return [] }
         let order = scores.indices.sorted { scores[$0] > scores[$1] }
-        var ap = 0.0, tp = 0, seen = 0, lastRecall = 0.0
-        var k = 0
+        var points: [(precision: Double, recall: Double)] = []
+        var tp = 0, seen = 0, k = 0
         while k < order.count {
             let value = scores[order[k]]
             while k < order.count && scores[order[k]] == value {
@@ -102,31 +102,27 @@ public enum LocalizationMetrics {
                 seen += 1
                 k += 1
             }
-            let recall = Double(tp) / Double(positives)
-            ap += (recall - lastRecall) * Double(tp) / Double(seen)
-            lastRecall = recall
+            points.append((Double(tp) / Double(seen), Double(tp) / Double(positives)))
+        }
+        return points
+    }
+
+    /// Average precision of `scores` ranking the `labels` (sklearn's definition: distinct
+    /// thresholds from the highest down, Σ (R_k − R_{k−1}) P_k); 0 with no positive.
+    public static func averagePrecision(scores: [Float], labels: [Bool]) -> Double {
+        var ap = 0.0, lastRecall = 0.0
+        for p in precisionRecall(scores: scores, labels: labels) {
+            ap += (p.recall - lastRecall) * p.precision
+            lastRecall = p.recall
         }
         return ap
     }
 
     /// The best F1 over thresholds at the distinct scores (SLAVC's max-F1); 0 with no positive.
     public static func maxF1(scores: [Float], labels: [Bool]) -> Double {
-        precondition(scores.count == labels.count, "LocalizationMetrics.maxF1: \(scores.count) scores, \(labels.count) labels")
-        let positives = labels.filter { $0 }.count
-        guard positives > 0 else { return 0 }
-        let order = scores.indices.sorted { scores[$0] > scores[$1] }
-        var best = 0.0, tp = 0, seen = 0, k = 0
-        while k < order.count {
-            let value = scores[order[k]]
-            while k < order.count && scores[order[k]] == value {
-                if labels[order[k]] { tp += 1 }
-                seen += 1
-                k += 1
-            }
-            let precision = Double(tp) / Double(seen), recall = Double(tp) / Double(positives)
-            if precision + recall > 0 { best = max(best, 2 * precision * recall / (precision + recall)) }
+        precisionRecall(scores: scores, labels: labels).reduce(0) { best, p in
+            p.precision + p.recall > 0 ? max(best, 2 * p.precision * p.recall / (p.precision + p.recall)) : best
         }
-        return best
     }
 
     /// Bilinear upsampling of `map: [h, w]` to `[height, width]` with pixel centres aligned
