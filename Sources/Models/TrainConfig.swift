@@ -162,17 +162,21 @@ public struct TrainConfig: Codable, Equatable, Sendable {
     /// to more than `maximumValues` values.
     /// NOTE: Yams composes aliases as shared values (cheap); only turning the tree into Swift
     /// values expands them, so the count walks the composed tree and stops at the limit.
-    /// NOTE: a key that is itself a list or mapping (YAML's `? [a, b]: 1`) is refused here:
-    /// Yams's constructor unwraps every key as a string and traps on anything else (found by
-    /// fuzzing, `fuzz/regressions/config/`).
+    /// NOTE: two inputs that make Yams's constructor trap are refused here (both found by
+    /// fuzzing, `fuzz/regressions/config/`): a key that is itself a list or mapping (YAML's
+    /// `? [a, b]: 1`; Yams unwraps every key as a string), and a YAML 1.1 base-60 integer
+    /// (`1:30:00`) too large for Int (Yams multiplies without an overflow check).
     static func parseYAML(_ text: String, source: String) throws -> Any? {
         guard let node = try Yams.compose(yaml: text) else { return nil }
         var count = 0
-        var badKey: Node? = nil
+        var badKey: Node? = nil, badNumber: Node? = nil
         func visit(_ n: Node) -> Bool {
             count += 1
             guard count <= maximumValues else { return false }
             switch n {
+            case .scalar(let s) where n.tag.rawValue == Tag.Name.int.rawValue && s.string.contains(":") && !sexagesimalFits(s.string):
+                badNumber = n
+                return false
             case .mapping(let m):
                 return m.allSatisfy { pair in
                     guard case .scalar = pair.key else { badKey = pair.key; return false }
@@ -187,9 +191,31 @@ public struct TrainConfig: Codable, Equatable, Sendable {
                 let place = badKey.mark.map { "line \($0.line): " } ?? ""
                 throw ConfigError.invalid(source, place + "a key must be a name, not a list or a mapping")
             }
+            if let badNumber {
+                let place = badNumber.mark.map { "line \($0.line): " } ?? ""
+                throw ConfigError.invalid(source, place + "'\(badNumber.string ?? "")' reads as a base-60 number too large for an integer (quote it to mean text)")
+            }
             throw ConfigError.invalid(source, "more than \(maximumValues) values once its aliases are expanded (an alias bomb?); a config holds a few hundred")
         }
         return Constructor.default.any(from: node)
+    }
+
+    /// Whether a YAML 1.1 base-60 integer (`[-+]d:d:…`, underscores ignored) fits in Int, as
+    /// Yams evaluates it (each part times 60^k, summed); true when it is no such number.
+    public static func sexagesimalFits(_ text: String) -> Bool {
+        var digits = text.replacingOccurrences(of: "_", with: "")
+        if digits.hasPrefix("-") || digits.hasPrefix("+") { digits.removeFirst() }
+        let parts = digits.components(separatedBy: ":").map { Int($0, radix: 10) }
+        guard parts.allSatisfy({ $0 != nil }) else { return true }
+        var (base, value) = (1, 0)
+        for part in parts.reversed() {
+            let (term, o1) = part!.multipliedReportingOverflow(by: base)
+            let (sum, o2) = value.addingReportingOverflow(term)
+            let (next, o3) = base.multipliedReportingOverflow(by: 60)
+            if o1 || o2 || o3 { return false }
+            (base, value) = (next, sum)
+        }
+        return true
     }
 
     static func set(_ node: [String: Any], keys: [String], value: Any, override: String) throws -> [String: Any] {

@@ -69,6 +69,18 @@ import TestSupport
                 "\($0)".contains("k.yaml") && "\($0)".contains("line \(line)") && "\($0)".contains("a key must be a name")
             }
         }
+        // A base-60 integer (YAML 1.1) too large for Int, in its digits or in 60^k: an error; a small one reads.
+        for text in ["steps: 555555555555555555:53\n", "steps: 1:0:0:0:0:0:0:0:0:0:0:0\n", "steps: -1:0:0:0:0:0:0:0:0:0:0:0\n"] {
+            #expect { try TrainConfig.load(text: text, source: "n.yaml", overrides: []) } throws: {
+                "\($0)".contains("n.yaml") && "\($0)".contains("line 1") && "\($0)".contains("base-60")
+            }
+        }
+        #expect(TrainConfig.sexagesimalFits("1:30") && TrainConfig.sexagesimalFits("-2_0:00:00") && !TrainConfig.sexagesimalFits("9223372036854775807:1"))
+        for name in ["complex-key-crash.yaml", "sexagesimal-overflow-crash.yaml"] {
+            let saved = repositoryRoot + "/fuzz/regressions/config/" + name
+            let text = String(decoding: try #require(FileManager.default.contents(atPath: saved)), as: UTF8.self)
+            #expect { try TrainConfig.load(text: text, source: saved, overrides: []) } throws: { "\($0)".contains(saved) }
+        }
         let saved = repositoryRoot + "/fuzz/regressions/config/complex-key-crash.yaml"
         let text = String(decoding: try #require(FileManager.default.contents(atPath: saved)), as: UTF8.self)
         #expect { try TrainConfig.load(text: text, source: saved, overrides: []) } throws: { "\($0)".contains(saved) }
