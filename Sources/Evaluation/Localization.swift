@@ -3,6 +3,7 @@ import Foundation
 import Media
 import Models
 import NN
+import Objectives
 import Pipeline
 import TensorCore
 
@@ -140,16 +141,7 @@ public struct AVNCELocations: LocationScorer {
             let v = locations(features.mean(axes: [2])).l2Normalized(axis: 1)  // [n, 128, h, w]
             let a = head.audio(model.encode(.audio, audio))  // [n, 128]
             let (n, d, h, w) = (v.shape[0], v.shape[1], v.shape[2], v.shape[3])
-            // Per clip: Σ_d v[n, d, l] · a[n, d], the audio-weighted sum of the location embeddings.
-            var out = [Float](repeating: 0, count: n * h * w)
-            let vd = v.data, ad = a.data
-            for k in 0..<n {
-                for j in 0..<d {
-                    let weight = ad[k * d + j], row = (k * d + j) * h * w
-                    for l in 0..<(h * w) { out[k * h * w + l] += vd[row + l] * weight }
-                }
-            }
-            return Tensor(shape: [n, h, w], data: out)
+            return LocalizedInfoNCE().heatmaps(locations: v.reshaped([n, d, h * w]), audio: a).reshaped([n, h, w])
         }
     }
 }
